@@ -1,0 +1,101 @@
+"""``flask`` commands. They prompt, print and commit; services do the work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from pro_app.audit.services import verify
+from pro_app.catalog import CatalogError, load_catalog
+from pro_app.extensions import db
+
+instruments_cli = AppGroup("instruments", help="Instrument definitions.")
+i18n_cli = AppGroup("i18n", help="Interface translations (Babel catalogues).")
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@instruments_cli.command("check")
+def instruments_check() -> None:
+    """Validate every instrument file; exit 1 naming the file and key if bad."""
+    root = Path(current_app.config["INSTRUMENTS_DIR"])
+    try:
+        catalog = load_catalog(root)
+    except CatalogError as error:
+        raise click.ClickException(str(error)) from error
+    for inst in catalog.instruments:
+        click.echo(
+            f"ok  {inst.id} {inst.version}: {len(inst.items)} items, "
+            f"{len(inst.scales)} scales, languages {', '.join(inst.languages)}"
+        )
+
+
+@instruments_cli.command("list")
+def instruments_list() -> None:
+    """List the instruments on file."""
+    for inst in current_app.extensions["pro_catalog"].instruments:
+        click.echo(f"{inst.id}\t{inst.version}\t{inst.name}")
+
+
+def _pybabel(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True)  # noqa: S603
+
+
+@i18n_cli.command("extract")
+def i18n_extract() -> None:
+    """Extract UI strings into translations/messages.pot."""
+    root = Path(current_app.root_path).parent
+    _pybabel(
+        "extract", "-F", str(root / "babel.cfg"), "-k", "_l", "--no-location",
+        "--sort-output", "--project", "pro-app", "-o",
+        str(root / "translations" / "messages.pot"), str(root / "pro_app"),
+    )
+
+
+@i18n_cli.command("update")
+def i18n_update() -> None:
+    """Merge messages.pot into every locale's messages.po."""
+    tdir = Path(current_app.config["TRANSLATIONS_DIR"])
+    _pybabel("update", "-i", str(tdir / "messages.pot"), "-d", str(tdir), "--no-wrap")
+
+
+@i18n_cli.command("compile")
+def i18n_compile() -> None:
+    """Compile every messages.po into messages.mo."""
+    _pybabel("compile", "-d", current_app.config["TRANSLATIONS_DIR"], "--statistics")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Re-walk the audit hash chain; exit 1 if any link is broken."""
+    problems = verify(db.session)
+    for line in problems:
+        click.echo(line, err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in the audit trail")
+    click.echo("audit trail intact")
+
+
+@click.command("demo")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+def demo(base_url: str) -> None:
+    """Load the demo study and print the demo participant's personal link."""
+    from pro_app.studies.demo import load_demo
+
+    participant, token = load_demo(
+        db.session, today=date.today(), link_days=current_app.config["ACCESS_TOKEN_DAYS"]
+    )
+    db.session.commit()
+    click.echo(f"Demo study {participant.study.code}, participant {participant.subject_id}")
+    click.echo(f"Personal link: {base_url.rstrip('/')}/p/{token}")
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the command groups to the app."""
+    for command in (instruments_cli, i18n_cli, audit_cli, demo):
+        app.cli.add_command(command)

@@ -1,0 +1,20 @@
+"""Import every feature's models, so the metadata is whole for Alembic."""
+
+from pro_app.audit.models import AuditEvent
+from pro_app.participants.models import AccessToken, Participant, ParticipantSession
+from pro_app.studies.models import Assignment, Site, Study, Timepoint, TimepointInstrument
+from pro_app.surveys.models import Answer, Submission
+
+__all__ = [
+    "AccessToken",
+    "Answer",
+    "Assignment",
+    "AuditEvent",
+    "Participant",
+    "ParticipantSession",
+    "Site",
+    "Study",
+    "Submission",
+    "Timepoint",
+    "TimepointInstrument",
+]

@@ -1,0 +1,121 @@
+"""Studies, sites, timepoints and the assignments they generate."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pro_app.dbtypes import UTCDateTime, str_enum, utcnow
+from pro_app.extensions import db
+from pro_app.studies.rules import AssignmentStatus
+
+if TYPE_CHECKING:
+    from pro_app.participants.models import Participant
+    from pro_app.surveys.models import Submission
+
+
+class Study(db.Model):
+    __tablename__ = "studies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    registry_id: Mapped[str | None] = mapped_column(String(40))
+    protocol_version: Mapped[str] = mapped_column(String(40), default="1")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sites: Mapped[list[Site]] = relationship(back_populates="study")
+    timepoints: Mapped[list[Timepoint]] = relationship(
+        back_populates="study", order_by="Timepoint.position"
+    )
+
+
+class Site(db.Model):
+    __tablename__ = "sites"
+    __table_args__ = (UniqueConstraint("study_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    contact: Mapped[str | None] = mapped_column(Text)
+
+    study: Mapped[Study] = relationship(back_populates="sites")
+
+
+class Timepoint(db.Model):
+    __tablename__ = "timepoints"
+    __table_args__ = (UniqueConstraint("study_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int]
+    day_offset: Mapped[int]
+    window_before: Mapped[int] = mapped_column(default=0)
+    window_after: Mapped[int] = mapped_column(default=0)
+
+    study: Mapped[Study] = relationship(back_populates="timepoints")
+    instruments: Mapped[list[TimepointInstrument]] = relationship(
+        back_populates="timepoint", order_by="TimepointInstrument.position"
+    )
+
+
+class TimepointInstrument(db.Model):
+    """One instrument, in order, administered at a timepoint."""
+
+    __tablename__ = "timepoint_instruments"
+    __table_args__ = (UniqueConstraint("timepoint_id", "instrument_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timepoint_id: Mapped[int] = mapped_column(ForeignKey("timepoints.id"), index=True)
+    instrument_id: Mapped[str] = mapped_column(String(40))
+    instrument_version: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+
+    timepoint: Mapped[Timepoint] = relationship(back_populates="instruments")
+
+
+class Assignment(db.Model):
+    """One instrument that one participant is to answer in one window."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "timepoint_id", "instrument_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id"), index=True
+    )
+    timepoint_id: Mapped[int] = mapped_column(ForeignKey("timepoints.id"), index=True)
+    instrument_id: Mapped[str] = mapped_column(String(40))
+    instrument_version: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(default=1)
+    target_date: Mapped[date]
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[AssignmentStatus] = mapped_column(
+        str_enum(AssignmentStatus), default=AssignmentStatus.SCHEDULED
+    )
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    participant: Mapped[Participant] = relationship(back_populates="assignments")
+    timepoint: Mapped[Timepoint] = relationship()
+    submission: Mapped[Submission | None] = relationship(
+        back_populates="assignment", uselist=False
+    )
+
+    @property
+    def last_moment(self) -> datetime:
+        """The last instant of the window, for showing its last day."""
+        return self.closes_at - timedelta(microseconds=1)

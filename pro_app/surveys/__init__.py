@@ -1,0 +1,1 @@
+"""The participant-facing questionnaire: personal link, items, review, submit."""

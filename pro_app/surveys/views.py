@@ -1,0 +1,353 @@
+"""Participant screens. Views parse, call a service, and render or redirect."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from pro_app.catalog import Instrument
+from pro_app.dbtypes import utcnow
+from pro_app.extensions import db, limiter
+from pro_app.participants import services as participant_services
+from pro_app.participants.login import (
+    ParticipantUser,
+    current_participant,
+    log_in,
+    log_out,
+    participant_required,
+)
+from pro_app.studies.models import Assignment
+from pro_app.studies.rules import AssignmentStatus
+from pro_app.surveys import services
+from pro_app.surveys.forms import CHOICE_ERROR, build_form, field_name
+from pro_app.surveys.models import Submission, SubmissionStatus
+from pro_app.web import current_catalog, mask_tokens
+
+bp = Blueprint("surveys", __name__)
+log = logging.getLogger(__name__)
+
+ANSWERABLE = (AssignmentStatus.OPEN, AssignmentStatus.IN_PROGRESS)
+
+
+def _link_failed(response: Any) -> bool:
+    return response.status_code == 404
+
+
+@bp.get("/p/<token>")
+@limiter.limit(
+    lambda: current_app.config["LINK_FAILURE_LIMIT"], deduct_when=_link_failed
+)
+def open_link(token: str) -> Any:
+    result = None
+    if len(token) <= 128:
+        result = participant_services.redeem_link(
+            db.session, token, session_hours=current_app.config["PARTICIPANT_SESSION_HOURS"]
+        )
+    if result is None:
+        log.warning("invalid personal link from %s", request.remote_addr)
+        return render_template("surveys/invalid_link.html"), 404
+    participant, key = result
+    db.session.commit()
+    log_in(participant, key)
+    # Leave the token behind: it must not stay in history or in a Referer.
+    return redirect(url_for(".home"))
+
+
+@bp.get("/")
+def index() -> Any:
+    if isinstance(current_user._get_current_object(), ParticipantUser):
+        return redirect(url_for(".home"))
+    return render_template("surveys/index.html")
+
+
+@bp.get("/home")
+@participant_required
+def home() -> Any:
+    views = services.assignments_for(db.session, current_participant(), utcnow())
+    return render_template(
+        "surveys/home.html",
+        open_now=[v for v in views if v.status in ANSWERABLE],
+        completed=[v for v in views if v.status is AssignmentStatus.COMPLETED],
+        upcoming=[v for v in views if v.status is AssignmentStatus.SCHEDULED],
+        instrument_of=_instrument,
+    )
+
+
+@bp.get("/a/<int:assignment_id>/")
+@participant_required
+def resume(assignment_id: int) -> Any:
+    assignment, instrument = _load(assignment_id)
+    answers = _answers(assignment.submission)
+    position = services.resume_position(instrument, answers)
+    if position is None:
+        return redirect(url_for(".review", assignment_id=assignment.id))
+    return redirect(
+        url_for(".answer_item", assignment_id=assignment.id, position=position)
+    )
+
+
+@bp.route("/a/<int:assignment_id>/q/<int:position>", methods=["GET", "POST"])
+@participant_required
+def answer_item(assignment_id: int, position: int) -> Any:
+    assignment, instrument = _load(assignment_id)
+    if not 1 <= position <= len(instrument.items):
+        abort(404)
+    item = instrument.items[position - 1]
+    submission = assignment.submission
+    answers = _answers(submission)
+    text_locale = _text_locale(instrument, submission)
+    form = build_form(instrument, text_locale, (item.id,))()
+    field = form[field_name(item.id)]
+    if request.method == "GET":
+        form.item_id.data = item.id
+        if item.id in answers:
+            field.data = answers[item.id].code
+        return _render_item(instrument, item, form, field, text_locale, assignment)
+
+    if form.item_id.data != item.id:
+        # A stale or tampered page: it was built for another item.
+        abort(400)
+    if not form.validate():
+        field.errors[:] = [str(CHOICE_ERROR)] if field.errors else []
+        return (
+            _render_item(instrument, item, form, field, text_locale, assignment),
+            400,
+        )
+    nav = request.form.get("nav", "next")
+    if nav not in ("next", "back", "review", "save", "later"):
+        abort(400)
+    # Going back from an item never seen and left blank records nothing; any
+    # other move records the choice, or that the item was seen and skipped.
+    if not (
+        field.data is None and item.id not in answers and nav in ("back", "save", "later")
+    ):
+        _save(assignment, instrument, item, field.data, text_locale)
+    db.session.commit()
+    return _after_save(nav, assignment, instrument, position)
+
+
+@bp.get("/a/<int:assignment_id>/review")
+@participant_required
+def review(assignment_id: int) -> Any:
+    assignment, instrument = _load(assignment_id)
+    submission = assignment.submission
+    text_locale = _text_locale(instrument, submission)
+    answers = _answers(submission)
+    text = instrument.text(text_locale)
+    rows = [
+        (
+            item,
+            text.item_text(item.id),
+            None
+            if answers.get(item.id) is None or answers[item.id].code is None
+            else text.option_label(item.id, answers[item.id].code),
+        )
+        for item in instrument.items
+    ]
+    return render_template(
+        "surveys/review.html",
+        assignment=assignment,
+        instrument=instrument,
+        title=text.title,
+        rows=rows,
+        skipped=sum(label is None for _, _, label in rows),
+        text_locale=text_locale,
+        form=FlaskForm(),
+    )
+
+
+@bp.post("/a/<int:assignment_id>/submit")
+@participant_required
+def submit(assignment_id: int) -> Any:
+    assignment, instrument = _load(assignment_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    submission = _start(assignment, instrument)
+    services.submit(
+        db.session, submission, actor=participant_services.actor_for(current_participant())
+    )
+    db.session.commit()
+    return redirect(url_for(".done", assignment_id=assignment.id))
+
+
+@bp.get("/a/<int:assignment_id>/done")
+@participant_required
+def done(assignment_id: int) -> Any:
+    participant = current_participant()
+    assignment = _own(assignment_id)
+    submission = assignment.submission
+    if submission is None or submission.status is not SubmissionStatus.COMPLETED:
+        return redirect(url_for(".resume", assignment_id=assignment.id))
+    views = services.assignments_for(db.session, participant, utcnow())
+    next_open = next((v.assignment for v in views if v.status in ANSWERABLE), None)
+    return render_template(
+        "surveys/done.html",
+        assignment=assignment,
+        instrument=_instrument(assignment),
+        submission=submission,
+        next_open=next_open,
+        instrument_of=_instrument,
+    )
+
+
+@bp.post("/language")
+def set_language() -> Any:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    code = request.form.get("lang", "")
+    if code not in current_app.config["SUPPORTED_LOCALES"]:
+        abort(400)
+    user = current_user._get_current_object()
+    if isinstance(user, ParticipantUser):
+        participant_services.set_language(
+            db.session, user.participant, code,
+            actor=participant_services.actor_for(user.participant),
+        )
+        db.session.commit()
+    session["lang"] = code
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/signout")
+def sign_out() -> Any:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    log_out()
+    db.session.commit()
+    return render_template("surveys/signed_out.html", signed_out=True)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths; never back to a personal link."""
+    if not target:
+        return url_for(".index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(
+        "//"
+    ) or mask_tokens(target) != target:
+        return url_for(".index")
+    return target
+
+
+def _own(assignment_id: int) -> Assignment:
+    try:
+        return services.get_assignment(db.session, current_participant(), assignment_id)
+    except services.NotFound:
+        abort(404)
+
+
+def _instrument(assignment: Assignment) -> Instrument:
+    return current_catalog().get(assignment.instrument_id, assignment.instrument_version)
+
+
+def _load(assignment_id: int) -> tuple[Assignment, Instrument]:
+    """Return an own, still answerable assignment, or stop with the right page."""
+    assignment = _own(assignment_id)
+    submission = assignment.submission
+    if submission is not None and submission.status is SubmissionStatus.COMPLETED:
+        if request.method == "GET":
+            return abort(redirect(url_for(".done", assignment_id=assignment.id)))
+        abort(_closed_page(assignment, already_submitted=True))
+    if services.status_of(assignment, utcnow()) not in ANSWERABLE:
+        abort(_closed_page(assignment, already_submitted=False))
+    return assignment, _instrument(assignment)
+
+
+def _closed_page(assignment: Assignment, *, already_submitted: bool) -> Any:
+    body = render_template(
+        "surveys/closed.html",
+        assignment=assignment,
+        instrument=_instrument(assignment),
+        already_submitted=already_submitted,
+        status=services.status_of(assignment, utcnow()),
+    )
+    return current_app.response_class(body, status=409)
+
+
+def _answers(submission: Submission | None) -> dict[str, Any]:
+    return {} if submission is None else services.current_answers(db.session, submission)
+
+
+def _text_locale(instrument: Instrument, submission: Submission | None) -> str:
+    # A questionnaire is administered in one language from start to finish.
+    if submission is not None:
+        return submission.language
+    return instrument.text_locale_for(str(get_locale()))
+
+
+def _start(assignment: Assignment, instrument: Instrument) -> Submission:
+    return services.start_or_resume(
+        db.session,
+        assignment,
+        language=_text_locale(instrument, assignment.submission),
+        ui_language=str(get_locale()),
+        actor=participant_services.actor_for(current_participant()),
+    )
+
+
+def _save(assignment, instrument, item, code, text_locale) -> None:  # type: ignore[no-untyped-def]
+    submission = _start(assignment, instrument)
+    try:
+        services.save_answer(
+            db.session, submission, item, code,
+            actor=participant_services.actor_for(current_participant()),
+        )
+    except services.InvalidAnswer:
+        abort(400)
+
+
+def _after_save(nav: str, assignment: Assignment, instrument: Instrument, position: int) -> Any:
+    if nav == "save":
+        return "", 204
+    if nav == "later":
+        return redirect(url_for(".home"))
+    if nav == "back":
+        if position == 1:
+            return redirect(url_for(".home"))
+        return redirect(
+            url_for(".answer_item", assignment_id=assignment.id, position=position - 1)
+        )
+    if nav == "review" or position == len(instrument.items):
+        return redirect(url_for(".review", assignment_id=assignment.id))
+    return redirect(
+        url_for(".answer_item", assignment_id=assignment.id, position=position + 1)
+    )
+
+
+def _render_item(instrument, item, form, field, text_locale, assignment) -> str:  # type: ignore[no-untyped-def]
+    text = instrument.text(text_locale)
+    section = text.section_text_for_item(item.id)
+    previous = (
+        text.section_text_for_item(instrument.items[item.position - 2].id)
+        if item.position > 1
+        else None
+    )
+    return render_template(
+        "surveys/item.html",
+        assignment=assignment,
+        instrument=instrument,
+        title=text.title,
+        item=item,
+        form=form,
+        field=field,
+        item_text=text.item_text(item.id),
+        section_text=section,
+        new_instructions=section is not None and section != previous,
+        text_locale=text_locale,
+        total=len(instrument.items),
+    )

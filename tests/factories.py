@@ -1,0 +1,54 @@
+"""Plain factory functions: build records through the services, flush, return."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from pro_app.participants.models import Participant
+from pro_app.participants.services import issue_link
+from pro_app.studies.models import Study
+from pro_app.studies.services import TimepointSpec, create_study, enrol
+
+PROS = (("rand36", "1.0"), ("promis29", "2.1"), ("promis_global", "1.2"))
+
+
+def make_study(session: Session, **overrides: Any) -> Study:
+    """A study with one site, a baseline and a week-4 timepoint."""
+    args: dict[str, Any] = {
+        "code": "TEST-1",
+        "title": "Test study",
+        "timezone": "UTC",
+        "sites": [("01", "Site one")],
+        "timepoints": [
+            TimepointSpec("BL", "Baseline", 0, 7, 7, PROS),
+            TimepointSpec("W4", "Week 4", 28, 3, 3, PROS),
+        ],
+        "actor": "system:test",
+    }
+    args.update(overrides)
+    return create_study(session, **args)
+
+
+def make_participant(
+    session: Session, study: Study | None = None, **overrides: Any
+) -> Participant:
+    """A participant whose baseline questionnaires are open today."""
+    study = study or make_study(session)
+    args: dict[str, Any] = {
+        "site": study.sites[0],
+        "subject_id": "LK-001",
+        "day0": date.today() + timedelta(days=1),
+        "timezone": "UTC",
+        "language": None,
+        "actor": "system:test",
+    }
+    args.update(overrides)
+    return enrol(session, study, **args)
+
+
+def make_link(session: Session, participant: Participant, days: int = 30) -> str:
+    """Issue a personal link and return the raw token."""
+    return issue_link(session, participant, valid_days=days, actor="system:test")

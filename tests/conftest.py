@@ -45,6 +45,7 @@ def _pg_schema() -> Iterator[None]:
     with app.app_context():
         db.drop_all()
         db.create_all()
+        db.engine.dispose()
     yield
 
 

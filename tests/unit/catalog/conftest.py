@@ -1,4 +1,4 @@
-"""A small valid instrument written into tmp_path, for tests to break one rule at a time."""
+"""A small valid instrument in tmp_path, for tests that break one rule at a time."""
 
 from __future__ import annotations
 
@@ -88,6 +88,9 @@ text = "How would you rate your pain?"
 class DemoInstrument:
     """Writes the demo instrument under ``root/<id>/<version>/`` and edits it."""
 
+    INSTRUMENT = INSTRUMENT
+    TEXT_EN = TEXT_EN
+
     def __init__(self, root: Path, instrument_id: str = "demo", version: str = "1.0"):
         self.root = root
         self.dir = root / instrument_id / version
@@ -121,6 +124,16 @@ class DemoInstrument:
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> DemoInstrument:
+def make_demo(tmp_path: Path):
+    """Write the demo files under ``tmp_path/instruments/<id>/<version>``."""
+
+    def make(instrument_id: str = "demo", version: str = "1.0") -> DemoInstrument:
+        return DemoInstrument(tmp_path / "instruments", instrument_id, version)
+
+    return make
+
+
+@pytest.fixture
+def demo(make_demo) -> DemoInstrument:
     """A valid demo instrument at ``tmp_path/instruments/demo/1.0``."""
-    return DemoInstrument(tmp_path / "instruments")
+    return make_demo()

@@ -124,18 +124,22 @@ def _csrf_error(error: CSRFError) -> Any:
     )
 
 
+def service_unavailable() -> Any:
+    """The page for a database outage: 503 with Retry-After, nothing lost."""
+    body, status = _error_page(
+        503,
+        _("Temporarily unavailable"),
+        _("The service is briefly unavailable. Your answers saved so far are "
+          "safe. Please try again in a few minutes."),
+    )
+    return body, status, {"Retry-After": str(current_app.config["RETRY_AFTER_SECONDS"])}
+
+
 def _database_error(error: DBAPIError) -> Any:
     db.session.rollback()
     if error.connection_invalidated or _is_outage(error):
         log.error("database unavailable: %s", type(error.orig).__name__)
-        body, status = _error_page(
-            503,
-            _("Temporarily unavailable"),
-            _("The service is briefly unavailable. Your answers saved so far are "
-              "safe. Please try again in a few minutes."),
-        )
-        retry = str(current_app.config["RETRY_AFTER_SECONDS"])
-        return body, status, {"Retry-After": retry}
+        return service_unavailable()
     return _unexpected_error(error)
 
 

@@ -205,7 +205,9 @@ def _scales(doc: _Node, items: tuple[Item, ...]) -> tuple[Scale, ...]:
     scales: dict[str, Scale] = {}
     bodies = doc.array("scales", dict) if "scales" in doc.table else []
     for index, body in enumerate(bodies):
-        scale_id = _Node(doc.path, body, f"scales[{index}]").string("id", _NAME, "id")
+        scale_id = _Node(doc.path, body, f"scales[{index}]").string(
+            "id", _NAME, "scale id"
+        )
         node = _Node(doc.path, body, f"scales.{scale_id}")
         if scale_id in scales:
             node.fail("", "duplicate scale id")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, render_template, session
+from flask import abort, g, render_template, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy.exc import DBAPIError
 
@@ -36,8 +36,10 @@ def load_user(user_id: str) -> ParticipantUser | None:
     try:
         participant = services.participant_for_session(db.session, key)
     except DBAPIError:
-        # During an outage the page still renders (a 503), just logged out.
+        # Outage: carry on anonymous so the 503 page itself can render, and
+        # let participant pages answer 503 rather than "please sign in".
         db.session.rollback()
+        g.pro_database_down = True
         return None
     return None if participant is None else ParticipantUser(participant, key)
 
@@ -70,6 +72,10 @@ def participant_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not isinstance(current_user._get_current_object(), ParticipantUser):
+            if g.get("pro_database_down"):
+                from pro_app.web import service_unavailable
+
+                return service_unavailable()
             return render_template("surveys/signed_out.html"), 401
         return view(*args, **kwargs)
 

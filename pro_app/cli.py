@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from pro_app.audit.services import verify
 from pro_app.catalog import CatalogError, load_catalog
@@ -82,6 +82,7 @@ def audit_verify() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def demo(base_url: str) -> None:
     """Load the demo study and print the demo participant's personal link."""

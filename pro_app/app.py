@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,10 @@ from pro_app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. No database access, migrations or network calls here."""
-    app = Flask(__name__, instance_relative_config=True)
+    instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "PRO_INSTANCE_PATH"
+    )
+    app = Flask(__name__, instance_path=instance, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     load_config(app, test_config)
     validate_config(app)

@@ -7,6 +7,7 @@ tests against PostgreSQL (`make test` does, inside a throw-away cluster).
 from __future__ import annotations
 
 import os
+import tempfile
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,8 @@ from pro_app.app import create_app
 from pro_app.extensions import db
 
 PG_URL = os.environ.get("PRO_TEST_DATABASE_URL")
+# Tests never read a developer's instance/config.py (secret key, cookie flags).
+os.environ["PRO_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="pro-app-test-instance-")
 
 
 def make_test_app(**overrides: Any) -> Flask:

@@ -1,8 +1,7 @@
-import sqlite3
-
 import pytest
 from flask import Flask
 from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from pro_app.extensions import db
 from pro_app.surveys.models import Answer
@@ -71,42 +70,56 @@ def test_unexpected_errors_show_no_traceback(app: Flask, client):
         assert leak not in body
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="this outage is simulated on SQLite; "
-                    "tests/web/core/test_outage_pg.py stops a real PostgreSQL")
-def test_database_outage_gives_503_and_keeps_saved_answers(tmp_path, session):
-    app = make_test_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'o.sqlite'}")
-    with app.app_context():
+@pytest.fixture
+def durable(app, tmp_path):
+    """An app and session on a database that outlives its connections.
+
+    (An in-memory SQLite database dies with its connection, so use a file.)
+    """
+    if PG_URL:
+        with app.app_context():
+            engine = db.engine
+        yield app, Session(bind=engine)
+        return
+    own = make_test_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'o.sqlite'}")
+    with own.app_context():
         db.create_all()
         engine = db.engine
-    from sqlalchemy.orm import Session
+    yield own, Session(bind=engine)
+    engine.dispose()
 
-    own = Session(bind=engine)
-    participant = make_participant(own)
-    token = make_link(own, participant)
-    own.commit()
+
+def test_database_outage_gives_503_and_keeps_saved_answers(durable):
+    app, session = durable
+    participant = make_participant(session)
+    token = make_link(session, participant)
+    aid = participant.assignments[0].id
+    session.commit()  # and hold no transaction while the app works
     client = app.test_client()
     client.get(f"/p/{token}")
-    aid = participant.assignments[0].id
-    own.close()
     assert answer(client, aid, 1, "1", 3).status_code == 302
-
+    session.close()
+    with app.app_context():
+        engine = db.engine
     outage = True
 
     @event.listens_for(engine, "do_connect")
     def _refuse(dialect, conn_rec, cargs, cparams):
+        # What the driver raises when the server is gone.
         if outage:
-            raise sqlite3.OperationalError("unable to open database file")
+            raise dialect.loaded_dbapi.OperationalError("connection refused")
 
     engine.dispose()
-    response = client.get(item_url(aid, 2))
-    assert response.status_code == 503
-    assert response.headers["Retry-After"].isdigit()
-    body = response.get_data(as_text=True)
-    assert "saved so far are safe" in body
-    assert "Traceback" not in body
+    for url in (item_url(aid, 2), "/home"):
+        response = client.get(url)
+        assert response.status_code == 503, url
+        assert response.headers["Retry-After"].isdigit()
+        body = response.get_data(as_text=True)
+        assert "saved so far are safe" in body
+        assert "Traceback" not in body and "OperationalError" not in body
     outage = False
     engine.dispose()
-    with Session(bind=engine) as check:
-        rows = check.scalars(select(Answer)).all()
-        assert [(a.item_id, a.code) for a in rows] == [("1", 3)]
-    engine.dispose()
+    rows = session.scalars(select(Answer)).all()
+    assert [(a.item_id, a.code) for a in rows] == [("1", 3)]
+    assert client.get(item_url(aid, 2)).status_code == 200
+    session.close()

@@ -121,5 +121,6 @@ def test_database_outage_gives_503_and_keeps_saved_answers(durable):
     engine.dispose()
     rows = session.scalars(select(Answer)).all()
     assert [(a.item_id, a.code) for a in rows] == [("1", 3)]
+    session.commit()
     assert client.get(item_url(aid, 2)).status_code == 200
     session.close()

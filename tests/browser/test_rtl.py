@@ -1,0 +1,98 @@
+"""Hebrew on a phone: a right-to-left page, mirrored, around English wording."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from pro_app.surveys.models import Submission, SubmissionStatus
+from tests.browser.live import Person
+from tests.browser.pages import answer_through, open_link, path_of, position, start
+
+pytestmark = pytest.mark.browser
+
+HEBREW = re.compile(r"[\u0590-\u05FF]")
+
+
+def box(page: Page, selector: str) -> dict[str, float]:
+    found = page.locator(selector).first.bounding_box()
+    assert found is not None, f"{selector} is not rendered"
+    return found
+
+
+def right(b: dict[str, float]) -> float:
+    return b["x"] + b["width"]
+
+
+def expect_rtl_hebrew_page(page: Page) -> None:
+    expect(page.locator("html")).to_have_attribute("lang", "he")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+
+
+def open_global_health(page: Page, person: Person) -> int:
+    aid = person.assignments["promis_global"]
+    open_link(page, person)
+    expect_rtl_hebrew_page(page)
+    start(page, aid)
+    return aid
+
+
+def test_promis_global_in_hebrew_is_mirrored_and_submits(live, new_phone):
+    person = live.new_person()
+    page = new_phone(locale="he-IL").new_page()
+    aid = open_global_health(page, person)
+    assert position(page) == 1
+    expect_rtl_hebrew_page(page)
+    assert page.locator("html[dir=rtl][lang=he]").count() == 1
+
+    # The radio sits at the inline start, which is the right in Hebrew.
+    radio = box(page, "label.opt input")
+    text = box(page, "label.opt span")
+    assert radio["x"] >= right(text), (radio, text)
+    # The primary action sits at the inline end: left of Back.
+    next_button = box(page, 'button[name="nav"][value="next"]')
+    back_button = box(page, 'button[name="nav"][value="back"]')
+    assert right(next_button) <= back_button["x"], (next_button, back_button)
+    expect(page.locator("progress")).to_have_count(1)
+    expect(page.locator("progress")).to_be_visible()
+
+    # English wording inside the Hebrew page, marked as such, with a notice.
+    expect(page.locator('form.item > div[lang="en"][dir="ltr"]')).to_have_count(1)
+    expect(page.locator('p.inst[lang="en"][dir="ltr"]')).to_have_count(1)
+    expect(page.locator("p.note")).to_be_visible()
+
+    answer_through(page, lambda position, n: (position + 1) % n)
+    assert path_of(page) == f"/a/{aid}/review"
+    expect_rtl_hebrew_page(page)
+    expect(page.locator("ol.review > li")).to_have_count(10)
+    expect(page.locator("ol.review > li.skipped")).to_have_count(0)
+    expect(page.locator('ol.review .a[lang="en"][dir="ltr"]')).to_have_count(10)
+    page.locator("form[action$='/submit'] button.primary").tap()
+    page.wait_for_url(f"**/a/{aid}/done")
+    expect_rtl_hebrew_page(page)
+
+    with live.session() as session:
+        submission = session.scalar(
+            select(Submission).where(Submission.assignment_id == aid)
+        )
+        assert submission is not None
+        assert submission.status is SubmissionStatus.COMPLETED
+        assert (submission.language, submission.ui_language) == ("en", "he")
+
+
+def test_the_english_wording_notice_is_written_in_hebrew(live, new_phone):
+    page = new_phone(locale="he-IL").new_page()
+    open_global_health(page, live.new_person())
+    note = page.locator("p.note").inner_text()
+    assert HEBREW.search(note), (
+        "On a Hebrew page the notice that the questionnaire is shown in English "
+        f"is itself in English: {note!r}. translations/he/LC_MESSAGES/messages.po "
+        "has no msgstr for it (nor for any other message)."
+    )
+    buttons = page.locator("form.item button").all_inner_texts()
+    assert all(HEBREW.search(label) for label in buttons), (
+        f"untranslated buttons on a Hebrew page: {buttons!r}"
+    )

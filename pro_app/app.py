@@ -42,8 +42,11 @@ def init_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine_events(db.engine)
     migrate.init_app(
-        app, db, directory=str(Path(app.root_path).parent / "migrations"),
-        render_as_batch=True, compare_type=True,
+        app,
+        db,
+        directory=str(Path(app.root_path).parent / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
     )
     csrf.init_app(app)
     limiter.init_app(app)

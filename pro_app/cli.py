@@ -51,9 +51,18 @@ def i18n_extract() -> None:
     """Extract UI strings into translations/messages.pot."""
     root = Path(current_app.root_path).parent
     _pybabel(
-        "extract", "-F", str(root / "babel.cfg"), "-k", "_l", "--no-location",
-        "--sort-output", "--project", "pro-app", "-o",
-        str(root / "translations" / "messages.pot"), str(root / "pro_app"),
+        "extract",
+        "-F",
+        str(root / "babel.cfg"),
+        "-k",
+        "_l",
+        "--no-location",
+        "--sort-output",
+        "--project",
+        "pro-app",
+        "-o",
+        str(root / "translations" / "messages.pot"),
+        str(root / "pro_app"),
     )
 
 
@@ -89,10 +98,14 @@ def demo(base_url: str) -> None:
     from pro_app.studies.demo import load_demo
 
     participant, token = load_demo(
-        db.session, today=date.today(), link_days=current_app.config["ACCESS_TOKEN_DAYS"]
+        db.session,
+        today=date.today(),
+        link_days=current_app.config["ACCESS_TOKEN_DAYS"],
     )
     db.session.commit()
-    click.echo(f"Demo study {participant.study.code}, participant {participant.subject_id}")
+    click.echo(
+        f"Demo study {participant.study.code}, participant {participant.subject_id}"
+    )
     click.echo(f"Personal link: {base_url.rstrip('/')}/p/{token}")
 
 

@@ -53,7 +53,9 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     babel.init_app(
         app, locale_selector=select_locale, timezone_selector=select_timezone
     )
-    app.jinja_env.globals.update(format_date=format_date, format_datetime=format_datetime)
+    app.jinja_env.globals.update(
+        format_date=format_date, format_datetime=format_datetime
+    )
 
     @app.context_processor
     def _language_context() -> dict[str, object]:

@@ -2,7 +2,13 @@
 
 from pro_app.audit.models import AuditEvent
 from pro_app.participants.models import AccessToken, Participant, ParticipantSession
-from pro_app.studies.models import Assignment, Site, Study, Timepoint, TimepointInstrument
+from pro_app.studies.models import (
+    Assignment,
+    Site,
+    Study,
+    Timepoint,
+    TimepointInstrument,
+)
 from pro_app.surveys.models import Answer, Submission
 
 __all__ = [

@@ -91,7 +91,9 @@ def init_web(app: Flask) -> None:
 
 def _error_page(status: int, title: str, message: str) -> tuple[str, int]:
     return (
-        render_template("errors/error.html", status=status, title=title, message=message),
+        render_template(
+            "errors/error.html", status=status, title=title, message=message
+        ),
         status,
     )
 
@@ -100,15 +102,23 @@ def _http_error(error: HTTPException) -> Any:
     if error.code is None or error.code < 400:
         return error
     titles = {
-        400: (_("Something was wrong with that request"), _(
-            "Nothing was saved. Go back, reload the page and try again.")),
+        400: (
+            _("Something was wrong with that request"),
+            _("Nothing was saved. Go back, reload the page and try again."),
+        ),
         403: (_("Not allowed"), _("You do not have access to this page.")),
-        404: (_("Page not found"), _(
-            "This page does not exist or is not yours to see.")),
+        404: (
+            _("Page not found"),
+            _("This page does not exist or is not yours to see."),
+        ),
         405: (_("Not allowed"), _("This page cannot be used that way.")),
-        429: (_("Too many attempts"), _(
-            "Please wait a few minutes before you try again. If this keeps "
-            "happening, contact your study team.")),
+        429: (
+            _("Too many attempts"),
+            _(
+                "Please wait a few minutes before you try again. If this keeps "
+                "happening, contact your study team."
+            ),
+        ),
     }
     title, message = titles.get(
         error.code, (_("Something went wrong"), _("Please try again later."))
@@ -129,8 +139,10 @@ def service_unavailable() -> Any:
     body, status = _error_page(
         503,
         _("Temporarily unavailable"),
-        _("The service is briefly unavailable. Your answers saved so far are "
-          "safe. Please try again in a few minutes."),
+        _(
+            "The service is briefly unavailable. Your answers saved so far are "
+            "safe. Please try again in a few minutes."
+        ),
     )
     return body, status, {"Retry-After": str(current_app.config["RETRY_AFTER_SECONDS"])}
 
@@ -154,6 +166,4 @@ def _unexpected_error(error: Exception) -> Any:
         return _http_error(error)
     log.exception("unhandled error on %s", mask_tokens(request.path))
     db.session.rollback()
-    return _error_page(
-        500, _("Something went wrong"), _("Please try again later.")
-    )
+    return _error_page(500, _("Something went wrong"), _("Please try again later."))

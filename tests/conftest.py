@@ -7,8 +7,8 @@ tests against PostgreSQL (`make test` does, inside a throw-away cluster).
 from __future__ import annotations
 
 import os
-import tempfile
 import re
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,8 +98,10 @@ def client(app: Flask, session: Session) -> FlaskClient:
     return app.test_client()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                     r'name="csrf_token" value="([^"]+)"')
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_from(html: str) -> str:

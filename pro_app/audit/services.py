@@ -28,8 +28,8 @@ class RequestMeta:
     user_agent: str | None = None
 
 
-request_meta: ContextVar[RequestMeta] = ContextVar(
-    "audit_request_meta", default=RequestMeta()
+request_meta: ContextVar[RequestMeta | None] = ContextVar(
+    "audit_request_meta", default=None
 )
 
 
@@ -98,7 +98,7 @@ def record(
     prev = session.scalar(
         select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     )
-    meta = request_meta.get()
+    meta = request_meta.get() or RequestMeta()
     event = AuditEvent(
         occurred_at=utcnow(),
         actor=actor,

@@ -88,4 +88,3 @@ def current_participant() -> Participant:
     if not isinstance(user, ParticipantUser):
         abort(401)
     return user.participant
-

@@ -8,7 +8,6 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 
-
 class AssignmentStatus(StrEnum):
     SCHEDULED = "scheduled"
     OPEN = "open"
@@ -16,6 +15,7 @@ class AssignmentStatus(StrEnum):
     COMPLETED = "completed"
     MISSED = "missed"
     NOT_DONE = "not_done"
+
 
 _FINAL = {AssignmentStatus.COMPLETED, AssignmentStatus.NOT_DONE}
 
@@ -65,9 +65,7 @@ class Window:
     closes_at: datetime
 
 
-def window_for(
-    day0: date, day_offset: int, before: int, after: int, tz: str
-) -> Window:
+def window_for(day0: date, day_offset: int, before: int, after: int, tz: str) -> Window:
     """Compute an assignment's window in the participant's time zone.
 
     It opens at local midnight ``before`` days ahead of the target day, is due

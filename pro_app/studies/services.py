@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from pro_app.audit.services import record
 from pro_app.participants.models import Participant
-from pro_app.studies.models import Assignment, Site, Study, Timepoint, TimepointInstrument
+from pro_app.studies.models import (
+    Assignment,
+    Site,
+    Study,
+    Timepoint,
+    TimepointInstrument,
+)
 from pro_app.studies.rules import window_for
 
 
@@ -98,10 +104,14 @@ def enrol(
     session.add(participant)
     session.flush()
     timepoints = session.scalars(
-        select(Timepoint).where(Timepoint.study_id == study.id).order_by(Timepoint.position)
+        select(Timepoint)
+        .where(Timepoint.study_id == study.id)
+        .order_by(Timepoint.position)
     )
     for tp in timepoints:
-        window = window_for(day0, tp.day_offset, tp.window_before, tp.window_after, timezone)
+        window = window_for(
+            day0, tp.day_offset, tp.window_before, tp.window_after, timezone
+        )
         for ti in tp.instruments:
             session.add(
                 Assignment(

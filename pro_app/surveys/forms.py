@@ -18,7 +18,8 @@ def _choice_field(item: Item, options: tuple[tuple[int, str], ...]) -> Field:
     return RadioField(
         item.id,
         choices=[SelectChoice(code, label) for code, label in options],
-        coerce=int, validators=[Optional()],
+        coerce=int,
+        validators=[Optional()],
         validate_choice=True,
     )
 
@@ -54,9 +55,9 @@ def build_form(
     if key in _forms:
         return _forms[key]
     text = instrument.text(locale)
-    wanted = instrument.items if item_ids is None else [
-        instrument.item(i) for i in item_ids
-    ]
+    wanted = (
+        instrument.items if item_ids is None else [instrument.item(i) for i in item_ids]
+    )
     fields = {
         field_name(item.id): FIELD_TYPES[item.kind](item, text.options(item.id))
         for item in wanted

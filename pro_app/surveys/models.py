@@ -81,9 +81,7 @@ class Answer(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(
-        ForeignKey("submissions.id"), index=True
-    )
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     item_id: Mapped[str] = mapped_column(String(40))
     code: Mapped[int | None]
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

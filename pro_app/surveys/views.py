@@ -56,7 +56,9 @@ def open_link(token: str) -> Any:
     result = None
     if len(token) <= 128:
         result = participant_services.redeem_link(
-            db.session, token, session_hours=current_app.config["PARTICIPANT_SESSION_HOURS"]
+            db.session,
+            token,
+            session_hours=current_app.config["PARTICIPANT_SESSION_HOURS"],
         )
     if result is None:
         log.warning("invalid personal link from %s", request.remote_addr)
@@ -134,7 +136,9 @@ def answer_item(assignment_id: int, position: int) -> Any:
     # Going back from an item never seen and left blank records nothing; any
     # other move records the choice, or that the item was seen and skipped.
     if not (
-        field.data is None and item.id not in answers and nav in ("back", "save", "later")
+        field.data is None
+        and item.id not in answers
+        and nav in ("back", "save", "later")
     ):
         _save(assignment, instrument, item, field.data, text_locale)
     db.session.commit()
@@ -179,7 +183,9 @@ def submit(assignment_id: int) -> Any:
         abort(400)
     submission = _start(assignment, instrument)
     services.submit(
-        db.session, submission, actor=participant_services.actor_for(current_participant())
+        db.session,
+        submission,
+        actor=participant_services.actor_for(current_participant()),
     )
     db.session.commit()
     return redirect(url_for(".done", assignment_id=assignment.id))
@@ -215,7 +221,9 @@ def set_language() -> Any:
     user = current_user._get_current_object()
     if isinstance(user, ParticipantUser):
         participant_services.set_language(
-            db.session, user.participant, code,
+            db.session,
+            user.participant,
+            code,
             actor=participant_services.actor_for(user.participant),
         )
         db.session.commit()
@@ -237,9 +245,13 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return url_for(".index")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(
-        "//"
-    ) or mask_tokens(target) != target:
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or mask_tokens(target) != target
+    ):
         return url_for(".index")
     return target
 
@@ -252,7 +264,9 @@ def _own(assignment_id: int) -> Assignment:
 
 
 def _instrument(assignment: Assignment) -> Instrument:
-    return current_catalog().get(assignment.instrument_id, assignment.instrument_version)
+    return current_catalog().get(
+        assignment.instrument_id, assignment.instrument_version
+    )
 
 
 def _load(assignment_id: int) -> tuple[Assignment, Instrument]:
@@ -280,7 +294,9 @@ def _closed_page(assignment: Assignment, *, already_submitted: bool) -> Any:
 
 
 def _answers(submission: Submission | None) -> dict[str, Any]:
-    return {} if submission is None else services.current_answers(db.session, submission)
+    return (
+        {} if submission is None else services.current_answers(db.session, submission)
+    )
 
 
 def _text_locale(instrument: Instrument, submission: Submission | None) -> str:
@@ -304,14 +320,19 @@ def _save(assignment, instrument, item, code, text_locale) -> None:  # type: ign
     submission = _start(assignment, instrument)
     try:
         services.save_answer(
-            db.session, submission, item, code,
+            db.session,
+            submission,
+            item,
+            code,
             actor=participant_services.actor_for(current_participant()),
         )
     except services.InvalidAnswer:
         abort(400)
 
 
-def _after_save(nav: str, assignment: Assignment, instrument: Instrument, position: int) -> Any:
+def _after_save(
+    nav: str, assignment: Assignment, instrument: Instrument, position: int
+) -> Any:
     if nav == "save":
         return "", 204
     if nav == "later":

@@ -40,29 +40,53 @@ def open_global_health(page: Page, person: Person) -> int:
     return aid
 
 
-def test_promis_global_in_hebrew_is_mirrored_and_submits(live, new_phone):
-    person = live.new_person()
+@pytest.fixture
+def hebrew_item(live, new_phone) -> Page:
+    """The first PROMIS Global Health item of a new participant, in Hebrew."""
     page = new_phone(locale="he-IL").new_page()
-    aid = open_global_health(page, person)
+    open_global_health(page, live.new_person())
     assert position(page) == 1
-    expect_rtl_hebrew_page(page)
-    assert page.locator("html[dir=rtl][lang=he]").count() == 1
+    return page
 
-    # The radio sits at the inline start, which is the right in Hebrew.
-    radio = box(page, "label.opt input")
-    text = box(page, "label.opt span")
-    assert radio["x"] >= right(text), (radio, text)
+
+def test_item_screen_is_a_right_to_left_hebrew_page(hebrew_item):
+    page = hebrew_item
+    assert page.locator("html[dir=rtl][lang=he]").count() == 1
     # The primary action sits at the inline end: left of Back.
     next_button = box(page, 'button[name="nav"][value="next"]')
     back_button = box(page, 'button[name="nav"][value="back"]')
     assert right(next_button) <= back_button["x"], (next_button, back_button)
     expect(page.locator("progress")).to_have_count(1)
     expect(page.locator("progress")).to_be_visible()
-
     # English wording inside the Hebrew page, marked as such, with a notice.
     expect(page.locator('form.item > div[lang="en"][dir="ltr"]')).to_have_count(1)
     expect(page.locator('p.inst[lang="en"][dir="ltr"]')).to_have_count(1)
     expect(page.locator("p.note")).to_be_visible()
+
+
+def test_option_radio_sits_right_of_its_text_in_hebrew(hebrew_item):
+    page = hebrew_item
+    for index in range(page.locator("label.opt").count()):
+        option = page.locator("label.opt").nth(index)
+        radio = option.locator("input").bounding_box()
+        text = option.locator("span").bounding_box()
+        assert radio is not None and text is not None
+        assert radio["x"] >= right(text), (
+            f"option {index + 1}: the radio (x={radio['x']:.0f}) is left of its "
+            f"text (x={text['x']:.0f}..{right(text):.0f}) on a right-to-left page: "
+            "the options sit inside the instrument block "
+            '<div lang="en" dir="ltr"> (item.html line 53), so the option rows '
+            "are laid out left to right. Fix in app.css: "
+            'html[dir="rtl"] .opt{flex-direction:row-reverse}'
+        )
+
+
+def test_promis_global_in_hebrew_from_link_to_done(live, new_phone):
+    person = live.new_person()
+    page = new_phone(locale="he-IL").new_page()
+    aid = open_global_health(page, person)
+    assert position(page) == 1
+    expect_rtl_hebrew_page(page)
 
     answer_through(page, lambda position, n: (position + 1) % n)
     assert path_of(page) == f"/a/{aid}/review"

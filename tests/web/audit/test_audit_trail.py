@@ -1,6 +1,5 @@
-from sqlalchemy import select, text
-
 import pytest
+from sqlalchemy import select, text
 
 from pro_app.audit.models import AuditEvent
 from pro_app.audit.services import GENESIS, record, verify
@@ -8,8 +7,16 @@ from pro_app.audit.services import GENESIS, record, verify
 
 def _three_events(session):
     for i in range(3):
-        record(session, actor="system:test", action="thing.change", entity_type="thing",
-               entity_id=i, old={"v": i}, new={"v": i + 1}, reason="because")
+        record(
+            session,
+            actor="system:test",
+            action="thing.change",
+            entity_type="thing",
+            entity_id=i,
+            old={"v": i},
+            new={"v": i + 1},
+            reason="because",
+        )
     session.commit()
 
 
@@ -36,7 +43,9 @@ def test_orm_refuses_to_change_or_delete_an_event(session):
 
 def test_verify_finds_a_row_altered_behind_the_orm(session):
     _three_events(session)
-    session.execute(text("UPDATE audit_events SET new_value = '{\"v\": 99}' WHERE id = 2"))
+    session.execute(
+        text("UPDATE audit_events SET new_value = '{\"v\": 99}' WHERE id = 2")
+    )
     session.commit()
     problems = verify(session)
     assert problems == ["event 2: contents do not match its hash"]
@@ -53,7 +62,8 @@ def test_cli_verify(app, session):
     _three_events(session)
     runner = app.test_cli_runner()
     ok = runner.invoke(args=["audit", "verify"])
-    assert ok.exit_code == 0 and "intact" in ok.output
+    assert ok.exit_code == 0
+    assert "intact" in ok.output
     session.execute(text("UPDATE audit_events SET actor = 'someone' WHERE id = 1"))
     session.commit()
     bad = runner.invoke(args=["audit", "verify"])

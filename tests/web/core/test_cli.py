@@ -58,7 +58,9 @@ def test_a_broken_instrument_stops_start_up(tmp_path):
     broken = tmp_path / "instruments"
     shutil.copytree(make_test_app().config["INSTRUMENTS_DIR"], broken)
     toml = broken / "promis29" / "2.1" / "instrument.toml"
-    toml.write_text(toml.read_text().replace('codes = [5, 4, 3, 2, 1]', 'codes = [5, 5]', 1))
+    toml.write_text(
+        toml.read_text().replace("codes = [5, 4, 3, 2, 1]", "codes = [5, 5]", 1)
+    )
     with pytest.raises(CatalogError) as error:
         make_test_app(INSTRUMENTS_DIR=str(broken))
     assert "promis29/2.1/instrument.toml" in str(error.value)

@@ -14,8 +14,12 @@ def _assert_secure_headers(response):
     csp = response.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in csp
     assert "unsafe-eval" not in csp
-    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
-                      "script-src 'self'"):
+    for directive in (
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "script-src 'self'",
+    ):
         assert directive in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
@@ -24,8 +28,14 @@ def _assert_secure_headers(response):
 def test_every_participant_page_has_the_security_headers(logged_in):
     aid = logged_in.assignments["rand36"]
     answer(logged_in.client, aid, 1, "1", 1)
-    for url in ("/", "/home", item_url(aid, 1), f"/a/{aid}/review", "/p/" + "z" * 40,
-                "/nothing-here"):
+    for url in (
+        "/",
+        "/home",
+        item_url(aid, 1),
+        f"/a/{aid}/review",
+        "/p/" + "z" * 40,
+        "/nothing-here",
+    ):
         response = logged_in.client.get(url)
         _assert_secure_headers(response)
         assert response.headers["Cache-Control"] == "no-store", url
@@ -116,7 +126,8 @@ def test_database_outage_gives_503_and_keeps_saved_answers(durable):
         assert response.headers["Retry-After"].isdigit()
         body = response.get_data(as_text=True)
         assert "saved so far are safe" in body
-        assert "Traceback" not in body and "OperationalError" not in body
+        assert "Traceback" not in body
+        assert "OperationalError" not in body
     outage = False
     engine.dispose()
     rows = session.scalars(select(Answer)).all()

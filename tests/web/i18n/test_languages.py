@@ -19,7 +19,8 @@ def translated(locale: str, msgid: str) -> str:
     path = ROOT / "translations" / locale / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as fh:
         message = read_po(fh).get(msgid)
-    assert message is not None and message.string, (locale, msgid)
+    assert message is not None, (locale, msgid)
+    assert message.string, (locale, msgid)
     return message.string
 
 
@@ -33,14 +34,27 @@ def _login(client, session, **participant):
 
 @pytest.mark.parametrize(
     ("header", "lang", "direction"),
-    [("he-IL,he;q=0.9", "he", "rtl"), ("ar", "ar", "rtl"), ("ru-RU", "ru", "ltr"),
-     ("es-ES,es;q=0.8,en;q=0.5", "es", "ltr"), ("fr-FR", "en", "ltr")],
+    [
+        ("he-IL,he;q=0.9", "he", "rtl"),
+        ("ar", "ar", "rtl"),
+        ("ru-RU", "ru", "ltr"),
+        ("es-ES,es;q=0.8,en;q=0.5", "es", "ltr"),
+        ("fr-FR", "en", "ltr"),
+    ],
 )
-def test_accept_language_picks_the_ui_language(client, session, header, lang, direction):
+def test_accept_language_picks_the_ui_language(
+    client, session, header, lang, direction
+):
     _login(client, session)
-    page = client.get("/home", headers={"Accept-Language": header}).get_data(as_text=True)
+    page = client.get("/home", headers={"Accept-Language": header}).get_data(
+        as_text=True
+    )
     assert f'<html lang="{lang}" dir="{direction}">' in page
-    expected = "Your questionnaires" if lang == "en" else translated(lang, "Your questionnaires")
+    expected = (
+        "Your questionnaires"
+        if lang == "en"
+        else translated(lang, "Your questionnaires")
+    )
     assert expected in page
     if lang != "en":
         assert "Your questionnaires" not in page
@@ -95,11 +109,14 @@ def test_instrument_stays_english_with_a_notice_in_the_ui_language(client, sessi
     aid = next(a.id for a in participant.assignments if a.instrument_id == "rand36")
     page = client.get(item_url(aid, 1)).get_data(as_text=True)
     assert "In general, would you say your health is:" in page
-    assert translated(
-        "he",
-        "This questionnaire is shown in English: a validated translation into your "
-        "language is not available yet.",
-    ) in page
+    assert (
+        translated(
+            "he",
+            "This questionnaire is shown in English: a validated translation into your "
+            "language is not available yet.",
+        )
+        in page
+    )
     assert '<div lang="en" dir="ltr">' in page
     assert translated("he", "Next") in page
 

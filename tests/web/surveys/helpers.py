@@ -29,8 +29,11 @@ def answer(
 ) -> TestResponse:
     """Load an item screen for its CSRF token, then post an answer to it."""
     page = client.get(item_url(assignment_id, position))
-    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "item_id": item_id,
-            "nav": nav}
+    data = {
+        "csrf_token": csrf_from(page.get_data(as_text=True)),
+        "item_id": item_id,
+        "nav": nav,
+    }
     if code is not None:
         data[f"item_{item_id}"] = str(code)
     data.update(extra)

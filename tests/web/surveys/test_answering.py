@@ -52,7 +52,10 @@ def test_answer_is_saved_and_the_next_item_follows(logged_in, session):
     assert [(a.item_id, a.code, a.replaced_at) for a in rows] == [("1", 2, None)]
     submission = session.scalar(select(Submission))
     assert submission.status is SubmissionStatus.IN_PROGRESS
-    assert (submission.instrument_id, submission.instrument_version) == ("rand36", "1.0")
+    assert (submission.instrument_id, submission.instrument_version) == (
+        "rand36",
+        "1.0",
+    )
     assert submission.language == "en"
 
 
@@ -70,7 +73,8 @@ def test_a_changed_answer_keeps_the_old_row_and_audits_both(logged_in, session):
     answer(logged_in.client, aid, 1, "1", 4)
     old, new = _answers(session)
     assert (old.code, new.code) == (2, 4)
-    assert old.replaced_at is not None and old.replaced_by_id == new.id
+    assert old.replaced_at is not None
+    assert old.replaced_by_id == new.id
     assert new.replaced_at is None
     saves = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "answer.save")
@@ -169,8 +173,18 @@ def test_a_closed_window_refuses_answers(logged_in, session):
 
 def test_review_marks_skipped_items_and_submit_is_idempotent(logged_in, session):
     aid = logged_in.assignments["promis_global"]
-    ids = ["Global01", "Global02", "Global03", "Global04", "Global05",
-           "Global09r", "Global06", "Global10r", "Global08r", "Global07r"]
+    ids = [
+        "Global01",
+        "Global02",
+        "Global03",
+        "Global04",
+        "Global05",
+        "Global09r",
+        "Global06",
+        "Global10r",
+        "Global08r",
+        "Global07r",
+    ]
     for position, item_id in enumerate(ids, start=1):
         code = None if item_id == "Global05" else (7 if item_id == "Global07r" else 3)
         last = answer(logged_in.client, aid, position, item_id, code)
@@ -203,11 +217,16 @@ def test_submitted_answers_are_read_only(logged_in, session):
     answer(logged_in.client, aid, 1, "Global01", 5)
     review = logged_in.client.get(f"/a/{aid}/review").get_data(as_text=True)
     logged_in.client.post(f"/a/{aid}/submit", data={"csrf_token": csrf_from(review)})
-    assert logged_in.client.get(item_url(aid, 1)).headers["Location"] == f"/a/{aid}/done"
+    assert (
+        logged_in.client.get(item_url(aid, 1)).headers["Location"] == f"/a/{aid}/done"
+    )
     response = logged_in.client.post(
         item_url(aid, 1),
-        data={"csrf_token": csrf_from(review), "item_id": "Global01",
-              "item_Global01": "1"},
+        data={
+            "csrf_token": csrf_from(review),
+            "item_id": "Global01",
+            "item_Global01": "1",
+        },
     )
     assert response.status_code == 409
     assert "Already submitted" in response.get_data(as_text=True)

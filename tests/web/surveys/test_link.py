@@ -86,15 +86,11 @@ def test_repeated_failures_are_rate_limited_but_success_is_not(app, session):
     assert limited.status_code == 429
     assert "Too many attempts" in limited.get_data(as_text=True)
     # Another address is not affected.
-    other = client.get(
-        "/p/" + "y" * 40, environ_overrides={"REMOTE_ADDR": "10.0.0.9"}
-    )
+    other = client.get("/p/" + "y" * 40, environ_overrides={"REMOTE_ADDR": "10.0.0.9"})
     assert other.status_code == 404
 
 
-def test_login_rotates_the_session_and_signout_ends_it_on_the_server(
-    client, session
-):
+def test_login_rotates_the_session_and_signout_ends_it_on_the_server(client, session):
     participant = make_participant(session)
     first, second = make_link(session, participant), None
     session.commit()
@@ -122,7 +118,12 @@ def test_token_paths_are_masked_in_logs():
     import logging
 
     record = logging.LogRecord(
-        "werkzeug", logging.INFO, __file__, 1, '"%s %s" %s', ("GET", "/p/secret", 302),
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s %s" %s',
+        ("GET", "/p/secret", 302),
         None,
     )
     TokenMaskingFilter().filter(record)

@@ -178,9 +178,15 @@ def review(assignment_id: int) -> Any:
 @bp.post("/a/<int:assignment_id>/submit")
 @participant_required
 def submit(assignment_id: int) -> Any:
-    assignment, instrument = _load(assignment_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
+    assignment = _own(assignment_id)
+    done_url = url_for(".done", assignment_id=assignment.id)
+    submission = assignment.submission
+    if submission is not None and submission.status is SubmissionStatus.COMPLETED:
+        # A double tap or a resent form: the first submit won; show its result.
+        return redirect(done_url)
+    assignment, instrument = _load(assignment_id)
     submission = _start(assignment, instrument)
     services.submit(
         db.session,
@@ -188,7 +194,7 @@ def submit(assignment_id: int) -> Any:
         actor=participant_services.actor_for(current_participant()),
     )
     db.session.commit()
-    return redirect(url_for(".done", assignment_id=assignment.id))
+    return redirect(done_url)
 
 
 @bp.get("/a/<int:assignment_id>/done")

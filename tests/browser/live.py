@@ -127,11 +127,16 @@ class LiveApp:
             session.commit()
         return person
 
-    def complete(
-        self, person: Person, instrument_id: str, codes: dict[str, int | None],
-        *, language: str = "en",
+    def answer(
+        self,
+        person: Person,
+        instrument_id: str,
+        codes: dict[str, int | None],
+        *,
+        submit: bool = False,
+        language: str = "en",
     ) -> None:
-        """Answer and submit one questionnaire through the services (no browser)."""
+        """Store answers (and submit) through the services, without a browser."""
         instrument = self.instrument(instrument_id)
         items = {item.id: item for item in instrument.items}
         with self.session() as session:
@@ -145,7 +150,8 @@ class LiveApp:
                 services.save_answer(
                     session, submission, items[item_id], code, actor="system:test"
                 )
-            services.submit(session, submission, actor="system:test")
+            if submit:
+                services.submit(session, submission, actor="system:test")
             session.commit()
 
 

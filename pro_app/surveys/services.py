@@ -42,6 +42,10 @@ class InvalidAnswer(SurveyError):
     """An item or a code that the instrument does not have."""
 
 
+# Saves of one item that may collide before one gives up (each retry re-reads).
+_SAVE_ATTEMPTS = 5
+
+
 @dataclass(frozen=True)
 class AssignmentView:
     """An assignment with its status at a moment, for listing."""
@@ -179,12 +183,17 @@ def save_answer(
     now = now or utcnow()
     _check_open(submission.assignment, now)
     validate_code(item, code)
-    try:
-        current, answer = _append_answer(session, submission, item, code, actor, now)
-    except IntegrityError:
-        # Another tab saved this item between our read and our write: read
-        # again and apply this later save on top of it.
-        current, answer = _append_answer(session, submission, item, code, actor, now)
+    for attempt in range(_SAVE_ATTEMPTS):
+        try:
+            current, answer = _append_answer(
+                session, submission, item, code, actor, now
+            )
+            break
+        except IntegrityError:
+            # Another tab saved this item between our read and our write:
+            # read again and apply this later save on top of it.
+            if attempt == _SAVE_ATTEMPTS - 1:
+                raise
     if answer is None:
         return None
     if current is not None:

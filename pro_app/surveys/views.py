@@ -377,4 +377,5 @@ def _render_item(instrument, item, form, field, text_locale, assignment) -> str:
         new_instructions=section is not None and section != previous,
         text_locale=text_locale,
         total=len(instrument.items),
+        from_review=request.args.get("review") == "1",
     )

@@ -22,7 +22,9 @@ def chromium() -> Iterator[Browser]:
     """Debian's headless Chromium, driven by Playwright (never `playwright install`)."""
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
@@ -47,9 +49,9 @@ def new_phone(chromium: Browser, live: LiveApp) -> Iterator[NewPhone]:
     """
     contexts: list[BrowserContext] = []
 
-    def make(locale: str = "en-US", width: int | None = None, **options: Any) -> (
-        BrowserContext
-    ):
+    def make(
+        locale: str = "en-US", width: int | None = None, **options: Any
+    ) -> BrowserContext:
         settings = {**PHONE, "locale": locale, "base_url": live.base_url, **options}
         if width is not None:
             settings["viewport"] = {**PHONE["viewport"], "width": width}

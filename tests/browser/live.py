@@ -143,7 +143,10 @@ class LiveApp:
             assignment = session.get(Assignment, person.assignments[instrument_id])
             assert assignment is not None
             submission = services.start_or_resume(
-                session, assignment, language=language, ui_language=language,
+                session,
+                assignment,
+                language=language,
+                ui_language=language,
                 actor="system:test",
             )
             for item_id, code in codes.items():

@@ -28,7 +28,8 @@ def path_of(page: Page) -> str:
 def open_link(page: Page, person: Person) -> Response:
     """Open the personal link; return the link's own (redirect) response."""
     final = page.goto(person.link)
-    assert final is not None and final.ok, f"link ended at {page.url}"
+    assert final is not None
+    assert final.ok, f"link ended at {page.url} ({final.status})"
     first = final.request.redirected_from
     assert first is not None, "the personal link did not redirect"
     response = first.response()

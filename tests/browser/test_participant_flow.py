@@ -62,6 +62,7 @@ def test_rand36_from_link_to_done_on_two_phones(live, new_phone):
     assert position(page) == LEFT_AT
     left = choose(page, pick(LEFT_AT, options(page).count()))  # autosaved only
     chosen[left.item_id] = left
+    expect(page.locator("p.saved")).to_have_text("Answer saved")
     page.close()
 
     # Another device: no cookies, the same link.
@@ -129,8 +130,8 @@ def test_an_item_can_be_answered_without_javascript(live, new_phone):
 
     with live.session() as session:
         saved = session.scalars(
-            select(Answer).join(Submission).where(
-                Submission.participant_id == person.participant_id
-            )
+            select(Answer)
+            .join(Submission)
+            .where(Submission.participant_id == person.participant_id)
         ).all()
         assert [(a.item_id, a.code) for a in saved] == [("1", chosen.code)]

@@ -117,7 +117,7 @@ def test_instrument_stays_english_with_a_notice_in_the_ui_language(client, sessi
         )
         in page
     )
-    assert '<div lang="en" dir="ltr">' in page
+    assert '<legend lang="en" dir="ltr">' in page
     assert translated("he", "Next") in page
 
 

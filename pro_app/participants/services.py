@@ -33,6 +33,18 @@ def actor_for(participant: Participant) -> str:
     return f"participant:{participant.id}"
 
 
+def _revoke_tokens(session: Session, participant: Participant, now: datetime) -> int:
+    result = session.execute(
+        update(AccessToken)
+        .where(
+            AccessToken.participant_id == participant.id,
+            AccessToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return result.rowcount
+
+
 def issue_link(
     session: Session,
     participant: Participant,
@@ -46,14 +58,7 @@ def issue_link(
     Returns the raw token: the only time it exists outside the link itself.
     """
     now = now or utcnow()
-    session.execute(
-        update(AccessToken)
-        .where(
-            AccessToken.participant_id == participant.id,
-            AccessToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
+    _revoke_tokens(session, participant, now)
     raw = secrets.token_urlsafe(24)
     token = AccessToken(
         participant=participant,
@@ -79,14 +84,7 @@ def issue_link(
 def revoke_links(session: Session, participant: Participant, *, actor: str) -> int:
     """Revoke every live link and session of a participant; return links revoked."""
     now = utcnow()
-    result = session.execute(
-        update(AccessToken)
-        .where(
-            AccessToken.participant_id == participant.id,
-            AccessToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
+    revoked = _revoke_tokens(session, participant, now)
     session.execute(
         update(ParticipantSession)
         .where(
@@ -103,7 +101,7 @@ def revoke_links(session: Session, participant: Participant, *, actor: str) -> i
         entity_id=participant.id,
         study_id=participant.study_id,
     )
-    return result.rowcount
+    return revoked
 
 
 def redeem_link(

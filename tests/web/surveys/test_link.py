@@ -129,3 +129,21 @@ def test_token_paths_are_masked_in_logs():
     TokenMaskingFilter().filter(record)
     assert "secret" not in record.getMessage()
     assert "/p/[redacted]" in record.getMessage()
+
+
+def test_revoking_ends_the_link_and_every_open_session(client, session):
+    from pro_app.participants.services import revoke_links
+
+    participant = make_participant(session)
+    token = make_link(session, participant)
+    session.commit()
+    assert client.get(f"/p/{token}").status_code == 302
+    assert client.get("/home").status_code == 200
+    assert revoke_links(session, participant, actor="staff:1") == 1
+    session.commit()
+    assert client.get("/home").status_code == 401
+    assert client.get(f"/p/{token}").status_code == 404
+    event = session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "link.revoke")
+    )
+    assert event.actor == "staff:1"

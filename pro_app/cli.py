@@ -6,6 +6,7 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -18,6 +19,53 @@ from pro_app.extensions import db
 instruments_cli = AppGroup("instruments", help="Instrument definitions.")
 i18n_cli = AppGroup("i18n", help="Interface translations (Babel catalogues).")
 audit_cli = AppGroup("audit", help="The audit trail.")
+scores_cli = AppGroup("scores", help="Stored scores.")
+
+
+@scores_cli.command("recompute")
+@click.option("--study", "study_code", default=None, help="Only this study's code.")
+def scores_recompute(study_code: str | None) -> None:
+    """Re-score completed submissions; every changed score is audited."""
+    from pro_app.surveys.scores import recompute
+
+    scored, changed = recompute(
+        db.session,
+        catalog=current_app.extensions["pro_catalog"],
+        actor="system:scores-recompute",
+        study_code=study_code,
+    )
+    db.session.commit()
+    click.echo(f"{scored} submission(s) scored, {changed} changed")
+
+
+@click.command("score")
+@with_appcontext
+@click.argument("instrument")
+@click.argument("source", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--version", default=None, help="Instrument version (default: latest).")
+@click.option(
+    "--out",
+    "target",
+    type=click.File("w", encoding="utf-8", lazy=True),
+    default="-",
+    show_default=True,
+    help="Where to write the scores CSV.",
+)
+def score_file(instrument: str, source: Any, version: str | None, target: Any) -> None:
+    """Score a CSV of answers (one row per respondent, columns = item ids)."""
+    from pro_app.scoring.batch import BatchError, score_csv
+
+    try:
+        rows = score_csv(
+            instrument,
+            source,
+            target,
+            version=version,
+            catalog=current_app.extensions["pro_catalog"],
+        )
+    except (BatchError, LookupError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"scored {rows} row(s)", err=True)
 
 
 @instruments_cli.command("check")
@@ -111,5 +159,5 @@ def demo(base_url: str) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for command in (instruments_cli, i18n_cli, audit_cli, demo):
+    for command in (instruments_cli, i18n_cli, audit_cli, scores_cli, score_file, demo):
         app.cli.add_command(command)

@@ -9,7 +9,7 @@ from pro_app.studies.models import (
     Timepoint,
     TimepointInstrument,
 )
-from pro_app.surveys.models import Answer, Submission
+from pro_app.surveys.models import Answer, Score, Submission
 
 __all__ = [
     "AccessToken",
@@ -19,6 +19,7 @@ __all__ = [
     "Participant",
     "ParticipantSession",
     "Site",
+    "Score",
     "Study",
     "Submission",
     "Timepoint",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pro_app.dbtypes import UTCDateTime, str_enum, utcnow
@@ -28,6 +28,9 @@ class Study(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Study-level options, e.g. {"rand36_min_answered": "half",
+    # "show_scores_to_participants": false}; see docs/scoring.md.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     sites: Mapped[list[Site]] = relationship(back_populates="study")
     timepoints: Mapped[list[Timepoint]] = relationship(

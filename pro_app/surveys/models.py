@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pro_app.dbtypes import UTCDateTime, str_enum, utcnow
@@ -51,10 +51,15 @@ class Submission(db.Model):
     )
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when scoring failed: the answers are kept and the team is told.
+    scoring_error: Mapped[str | None] = mapped_column(Text)
 
     assignment: Mapped[Assignment] = relationship(back_populates="submission")
     answers: Mapped[list[Answer]] = relationship(
         back_populates="submission", order_by="Answer.id"
+    )
+    scores: Mapped[list[Score]] = relationship(
+        back_populates="submission", order_by="Score.id"
     )
 
 
@@ -91,3 +96,45 @@ class Answer(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
 
     submission: Mapped[Submission] = relationship(back_populates="answers")
+
+
+class Score(db.Model):
+    """One scale score of one submission, with how it was computed.
+
+    A re-score appends a new row and marks the one it replaces, so an earlier
+    value is never lost.
+    """
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        Index(
+            "uq_scores_current_scale",
+            "submission_id",
+            "scale_id",
+            unique=True,
+            sqlite_where=text("replaced_at IS NULL"),
+            postgresql_where=text("replaced_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id"), index=True
+    )
+    scale_id: Mapped[str] = mapped_column(String(40))
+    instrument_id: Mapped[str] = mapped_column(String(40))
+    instrument_version: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    raw: Mapped[float | None] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)
+    se: Mapped[float | None] = mapped_column(Float)
+    n_answered: Mapped[int]
+    n_items: Mapped[int]
+    prorated: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    algorithm: Mapped[str] = mapped_column(String(60))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    submission: Mapped[Submission] = relationship(back_populates="scores")

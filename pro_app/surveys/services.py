@@ -14,12 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pro_app.audit.services import record
-from pro_app.catalog import Instrument, Item
+from pro_app.catalog import Catalog, Instrument, Item
 from pro_app.dbtypes import utcnow
 from pro_app.participants.models import Participant
 from pro_app.studies.models import Assignment
 from pro_app.studies.rules import AssignmentStatus, effective_status, is_answerable
 from pro_app.surveys.models import Answer, Mode, Submission, SubmissionStatus
+from pro_app.surveys.scores import score_submission
 
 
 class SurveyError(Exception):
@@ -270,11 +271,13 @@ def submit(
     submission: Submission,
     *,
     actor: str,
+    catalog: Catalog,
     now: datetime | None = None,
 ) -> bool:
-    """Complete a submission. Returns False if it was already complete.
+    """Complete and score a submission. Returns False if it was already complete.
 
     Idempotent: the guarded UPDATE lets exactly one of two racing submits win.
+    Scores are stored in the same transaction (see ``surveys.scores``).
     """
     now = now or utcnow()
     if submission.status is SubmissionStatus.COMPLETED:
@@ -309,5 +312,10 @@ def submit(
             "skipped": sum(a.code is None for a in answers.values()),
         },
         study_id=assignment.participant.study_id,
+    )
+    study = assignment.participant.study
+    score_submission(
+        session, submission, catalog=catalog, settings=study.settings or {},
+        actor=actor, now=now,
     )
     return True

@@ -36,6 +36,7 @@ from pro_app.studies.rules import AssignmentStatus
 from pro_app.surveys import services
 from pro_app.surveys.forms import CHOICE_ERROR, build_form, field_name
 from pro_app.surveys.models import Submission, SubmissionStatus
+from pro_app.surveys.scores import current_scores
 from pro_app.web import current_catalog, mask_tokens
 
 bp = Blueprint("surveys", __name__)
@@ -192,6 +193,7 @@ def submit(assignment_id: int) -> Any:
         db.session,
         submission,
         actor=participant_services.actor_for(current_participant()),
+        catalog=current_catalog(),
     )
     db.session.commit()
     return redirect(done_url)
@@ -207,8 +209,18 @@ def done(assignment_id: int) -> Any:
         return redirect(url_for(".resume", assignment_id=assignment.id))
     views = services.assignments_for(db.session, participant, utcnow())
     next_open = next((v.assignment for v in views if v.status in ANSWERABLE), None)
+    shown: list[tuple[str, float]] = []
+    if (participant.study.settings or {}).get("show_scores_to_participants"):
+        # Off by default: a study must choose to show participants their scores.
+        instrument = _instrument(assignment)
+        shown = [
+            (instrument.scale(s.scale_id).name, s.value)
+            for s in current_scores(db.session, submission)
+            if s.status == "ok" and s.value is not None
+        ]
     return render_template(
         "surveys/done.html",
+        scores=shown,
         assignment=assignment,
         instrument=_instrument(assignment),
         submission=submission,

@@ -154,7 +154,10 @@ class LiveApp:
                     session, submission, items[item_id], code, actor="system:test"
                 )
             if submit:
-                services.submit(session, submission, actor="system:test")
+                services.submit(
+                    session, submission, actor="system:test",
+                    catalog=self.app.extensions["pro_catalog"],
+                )
             session.commit()
 
 

@@ -45,6 +45,8 @@ GLOBAL_ORDER = [
     "Global09r", "Global06", "Global10r", "Global08r", "Global07r",
 ]  # fmt: skip
 NRS = tuple((code, str(code)) for code in range(1, 10))
+# Every RAND-36 item but item 2 (health transition) feeds PCS and MCS.
+RAND_SCORED = [str(n) for n in range(1, 37) if n != 2]
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +179,17 @@ def test_deviations_from_the_reference_are_deliberate(catalog, reference, key, v
             "sf": ("recode_average", ["20", "32"]),
             "bp": ("recode_average", ["21", "22"]),
             "gh": ("recode_average", ["1", "33", "34", "35", "36"]),
+            # SF-36 v1 (Ware/MOS) scales feeding the PCS/MCS norms.
+            "sf36v1_pf": ("recode_average", [str(n) for n in range(3, 13)]),
+            "sf36v1_rp": ("recode_average", ["13", "14", "15", "16"]),
+            "sf36v1_bp": ("recode_average", ["21", "22"]),
+            "sf36v1_gh": ("recode_average", ["1", "33", "34", "35", "36"]),
+            "sf36v1_vt": ("recode_average", ["23", "27", "29", "31"]),
+            "sf36v1_sf": ("recode_average", ["20", "32"]),
+            "sf36v1_re": ("recode_average", ["17", "18", "19"]),
+            "sf36v1_mh": ("recode_average", ["24", "25", "26", "28", "30"]),
+            "pcs": ("norm_composite", RAND_SCORED),
+            "mcs": ("norm_composite", RAND_SCORED),
         }),
         ("promis29", {
             "physical_function": ("sum_to_t", PROMIS29_ORDER[0:4]),
@@ -193,6 +206,8 @@ def test_deviations_from_the_reference_are_deliberate(catalog, reference, key, v
                 "sum_to_t", ["Global03", "Global06", "Global07r", "Global08r"]),
             "global_mental_health": (
                 "sum_to_t", ["Global02", "Global04", "Global05", "Global10r"]),
+            "global01": ("single_item", ["Global01"]),
+            "global09r": ("single_item", ["Global09r"]),
         }),
     ],
 )  # fmt: skip
@@ -200,8 +215,11 @@ def test_scales(catalog, instrument_id, scales):
     inst = catalog.get(instrument_id)
     got = {s.id: (s.method, list(s.items)) for s in inst.scales}
     assert got == scales
-    # No scoring parameters yet: they arrive, cited, with the scorer.
-    assert all(dict(s.params) == {} for s in inst.scales)
+    # Scoring parameters arrive, cited, with the scorer: the PROMIS tables are checked
+    # in tests/unit/scoring/test_promis_tables.py; the others have none yet.
+    # RAND-36's are checked in tests/unit/scoring/test_rand36.py.
+    if instrument_id not in ("promis29", "promis_global", "rand36"):
+        assert all(dict(s.params) == {} for s in inst.scales)
 
 
 def test_rand_item_2_is_in_no_scale(catalog):

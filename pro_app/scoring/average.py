@@ -2,8 +2,9 @@
 
 Parameters (all read from the ``[[scales]]`` table):
 
-- ``recode``: code tables (one for every item, or one per item); an item without
-  a table keeps its code.
+- ``recode``: code tables (one for every item, or one per item); with
+  ``precode_range`` an item without a table keeps its code as its precode, without
+  it every item needs a table.
 - ``recode_if``: conditional tables, for an item whose value depends on another
   item (SF-36 v1 bodily pain item 22 depends on item 21). Each rule is
   ``{ item, if_item, if_codes = [...] | if_missing = true, table }``; for one
@@ -80,10 +81,16 @@ def parse(instrument: Instrument, scale: Scale) -> AverageSpec:
     for item_id in conditional:
         if item_id in tables:
             where.fail("recode_if", f"item {item_id!r} also has a recode table")
-    for item_id in scale.items:
-        if item_id not in tables and item_id not in conditional:
-            tables[item_id] = {c: c for c in instrument.item(item_id).codes}
     precode_range = _range(where)
+    for item_id in scale.items:
+        if item_id in tables or item_id in conditional:
+            continue
+        # A code is a precode only on a declared range: without one, a forgotten
+        # 0-100 table must not pass as codes 1-5.
+        if precode_range is None:
+            where.fail("recode", f"no table for item {item_id!r} (needed without "
+                                 "precode_range)")  # fmt: skip
+        tables[item_id] = {c: c for c in instrument.item(item_id).codes}
     lowest, highest = precode_range or (0, 100)
     values = [v for t in tables.values() for v in t.values()]
     values += [v for c in conditional.values() for t in c.tables.values()

@@ -27,12 +27,13 @@ class Method:
     score: Callable[[Any, Context], ScaleScore]
 
 
-METHODS: Mapping[str, Method] = MappingProxyType({
-    "recode_average": Method("recode_average", average.parse, average.score),
-    "sum_to_t": Method("sum_to_t", lookup.parse_sum_to_t, lookup.score_sum_to_t),
-    "norm_composite": Method("norm_composite", composite.parse, composite.score),
-    "single_item": Method(
-        "single_item", lookup.parse_single_item, lookup.score_single_item
-    ),
-})  # fmt: skip
-
+METHODS: Mapping[str, Method] = MappingProxyType(
+    {
+        "recode_average": Method("recode_average", average.parse, average.score),
+        "sum_to_t": Method("sum_to_t", lookup.parse_sum_to_t, lookup.score_sum_to_t),
+        "norm_composite": Method("norm_composite", composite.parse, composite.score),
+        "single_item": Method(
+            "single_item", lookup.parse_single_item, lookup.score_single_item
+        ),
+    }
+)

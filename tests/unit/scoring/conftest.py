@@ -25,7 +25,12 @@ def instrument_files(
     ]  # fmt: skip
     for codes, set_id in set_ids.items():
         kind = "nrs" if len(codes) > 6 else "single_choice"
-        lines += [f"[response_sets.{set_id}]", f'kind = "{kind}"', f"codes = {list(codes)}", ""]
+        lines += [
+            f"[response_sets.{set_id}]",
+            f'kind = "{kind}"',
+            f"codes = {list(codes)}",
+            "",
+        ]
     for item_id, codes in items.items():
         lines += ["[[items]]", f'id = "{item_id}"',
                   f'response_set = "{set_ids[tuple(codes)]}"', ""]  # fmt: skip

@@ -143,5 +143,7 @@ def test_invalid_parameters_are_reported_when_scoring(make_catalog):
         "recode = 3\n"
     )
     catalog = make_catalog({"q": [1, 2]}, scales)
-    with pytest.raises(ParamError, match="test 1.0: scale 'q': recode: must be a table"):
+    with pytest.raises(
+        ParamError, match="test 1.0: scale 'q': recode: must be a table"
+    ):
         score_answers("test", {"q": 1}, catalog=catalog)

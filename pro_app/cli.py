@@ -159,5 +159,10 @@ def demo(base_url: str) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app."""
+    from pro_app.notify.cli import cli as notify_cli
+    from pro_app.studies.cli import cli as studies_cli
+
+    app.cli.add_command(studies_cli)
+    app.cli.add_command(notify_cli)
     for command in (instruments_cli, i18n_cli, audit_cli, scores_cli, score_file, demo):
         app.cli.add_command(command)

@@ -1,0 +1,1 @@
+"""Messages to participants: the outbox, its senders and the reminder job."""

@@ -1,0 +1,5 @@
+"""``flask notify`` commands."""
+
+from flask.cli import AppGroup
+
+cli = AppGroup("notify", help="Invitations and reminders.")

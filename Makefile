@@ -27,14 +27,18 @@ install-test: $(VENV)/.installed-test
 translations: | $(PY)
 	$(PY) -m babel.messages.frontend compile -d translations --use-fuzzy >/dev/null
 
-# A development secret, generated once and kept out of git. Cookies are sent
+# Development secrets (session key, contact-details key), generated once and kept out of git. Cookies are sent
 # over plain HTTP here because `make run` serves on 127.0.0.1 without TLS.
 instance/config.py: | $(PY)
 	mkdir -p instance
-	$(PY) -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}'); print('SESSION_COOKIE_SECURE = False  # make run serves plain HTTP on 127.0.0.1')" > $@
+	$(PY) -c "import secrets; from cryptography.fernet import Fernet; \
+	  print(f'SECRET_KEY = {secrets.token_hex(32)!r}'); \
+	  print(f'DATA_KEY = {Fernet.generate_key().decode()!r}  # encrypts contact details'); \
+	  print('SESSION_COOKIE_SECURE = False  # make run serves plain HTTP on 127.0.0.1')" > $@
 	chmod 600 $@
 
 run: install translations instance/config.py
+	@grep -q '^DATA_KEY' instance/config.py || $(PY) -c "from cryptography.fernet import Fernet; print(f'DATA_KEY = {Fernet.generate_key().decode()!r}')" >> instance/config.py
 	$(FLASK) db upgrade
 	$(FLASK) demo --base-url http://127.0.0.1:5000
 	$(FLASK) run --host 127.0.0.1 --port 5000

@@ -10,10 +10,14 @@ from typing import Any
 
 from flask import Flask
 
+from pro_app.participants.crypto import DataKeyError, check_key, generate_key
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
+    # Fernet key for contact details at rest (PRO_DATA_KEY); `make run` makes one.
+    "DATA_KEY": None,
     "INSTRUMENTS_DIR": str(REPO_ROOT / "instruments"),
     "TRANSLATIONS_DIR": str(REPO_ROOT / "translations"),
     "SUPPORTED_LOCALES": ("en", "es", "he", "ar", "ru"),
@@ -32,6 +36,26 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": True,
     "WTF_CSRF_TIME_LIMIT": None,
     "RETRY_AFTER_SECONDS": 30,
+    # Invitations and reminders (`flask notify send`). Backends: email "smtp" or
+    # "file" (instance/outbox/, the demo's default); SMS "http", "file" or "none".
+    "NOTIFY_EMAIL_BACKEND": "file",
+    "NOTIFY_SMS_BACKEND": "file",
+    "NOTIFY_BASE_URL": "http://127.0.0.1:5000",
+    "NOTIFY_BATCH_SIZE": 100,
+    "NOTIFY_CLAIM_TIMEOUT_MINUTES": 15,
+    "NOTIFY_MAX_ATTEMPTS": 5,
+    "NOTIFY_TEAM_CONTACT": None,
+    "SMTP_HOST": "localhost",
+    "SMTP_PORT": 25,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": False,
+    "SMTP_FROM": "pro-app@localhost",
+    "SMS_HTTP_URL": None,
+    "SMS_HTTP_USERNAME": None,
+    "SMS_HTTP_PASSWORD": None,
+    "SMS_HTTP_PAYLOAD": '{"to": "{to}", "text": "{body}"}',
+    "SMS_SENDER_ID": "",
 }
 
 
@@ -67,5 +91,17 @@ def validate_config(app: Flask) -> None:
     if not app.config.get("SECRET_KEY"):
         # Debug and test runs get a key that dies with the process.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+    if not app.config.get("DATA_KEY") and not (app.debug or app.testing):
+        raise RuntimeError(
+            "PRO_DATA_KEY is not set. Set it to a Fernet key (see README); "
+            "`make run` generates one into instance/ for development."
+        )
+    if not app.config.get("DATA_KEY"):
+        # Contact details written in a debug or test run die with the process.
+        app.config["DATA_KEY"] = generate_key()
+    try:
+        check_key(app.config["DATA_KEY"])
+    except DataKeyError as exc:
+        raise RuntimeError("PRO_DATA_KEY is not a valid Fernet key") from exc
     if app.config["DEFAULT_LOCALE"] not in app.config["SUPPORTED_LOCALES"]:
         raise RuntimeError("PRO_DEFAULT_LOCALE must be one of PRO_SUPPORTED_LOCALES")

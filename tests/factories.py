@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pro_app.catalog import Catalog
 from pro_app.participants.models import Participant
 from pro_app.participants.services import issue_link
 from pro_app.studies.models import Study
+from pro_app.studies.protocol import Protocol, parse_protocol
 from pro_app.studies.services import TimepointSpec, create_study, enrol
 
 PROS = (("rand36", "1.0"), ("promis29", "2.1"), ("promis_global", "1.2"))
@@ -52,3 +56,17 @@ def make_participant(
 def make_link(session: Session, participant: Participant, days: int = 30) -> str:
     """Issue a personal link and return the raw token."""
     return issue_link(session, participant, valid_days=days, actor="system:test")
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_PROTOCOL = REPO_ROOT / "studies" / "nct06737380.toml"
+
+
+def protocol_doc() -> dict[str, Any]:
+    """The shipped demo protocol as a parsed TOML document, to edit in a test."""
+    return tomllib.loads(SHIPPED_PROTOCOL.read_text(encoding="utf-8"))
+
+
+def make_protocol(catalog: Catalog, doc: dict[str, Any] | None = None) -> Protocol:
+    """A validated protocol: the shipped demo one, or ``doc`` (e.g. an amendment)."""
+    return parse_protocol(SHIPPED_PROTOCOL, doc or protocol_doc(), catalog)

@@ -64,6 +64,9 @@ class Timepoint(db.Model):
     day_offset: Mapped[int]
     window_before: Mapped[int] = mapped_column(default=0)
     window_after: Mapped[int] = mapped_column(default=0)
+    # Set when an amendment drops the timepoint: it generates nothing more, but
+    # stays for the assignments already answered against it.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     study: Mapped[Study] = relationship(back_populates="timepoints")
     instruments: Mapped[list[TimepointInstrument]] = relationship(

@@ -9,7 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pro_app.audit.services import record
+from pro_app.participants.contact import set_contact
 from pro_app.participants.models import Participant
+from pro_app.studies.importer import ImportReport, import_protocol
 from pro_app.studies.models import (
     Assignment,
     Site,
@@ -17,7 +19,7 @@ from pro_app.studies.models import (
     Timepoint,
     TimepointInstrument,
 )
-from pro_app.studies.rules import window_for
+from pro_app.studies.planning import window_of
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,16 @@ def enrol(
     timezone: str,
     language: str | None,
     actor: str,
+    email: str | None = None,
+    phone: str | None = None,
+    data_key: str | None = None,
 ) -> Participant:
-    """Enrol a participant and generate every assignment of the protocol."""
+    """Enrol a participant and generate every assignment of the protocol.
+
+    Args:
+        email, phone: optional contact details, stored encrypted with
+            ``data_key`` (required when either is given).
+    """
     participant = Participant(
         study=study,
         site=site,
@@ -102,30 +112,6 @@ def enrol(
         language=language,
     )
     session.add(participant)
-    session.flush()
-    timepoints = session.scalars(
-        select(Timepoint)
-        .where(Timepoint.study_id == study.id)
-        .order_by(Timepoint.position)
-    )
-    for tp in timepoints:
-        window = window_for(
-            day0, tp.day_offset, tp.window_before, tp.window_after, timezone
-        )
-        for ti in tp.instruments:
-            session.add(
-                Assignment(
-                    participant=participant,
-                    timepoint=tp,
-                    instrument_id=ti.instrument_id,
-                    instrument_version=ti.instrument_version,
-                    position=ti.position,
-                    target_date=window.target_date,
-                    opens_at=window.opens_at,
-                    due_at=window.due_at,
-                    closes_at=window.closes_at,
-                )
-            )
     session.flush()
     record(
         session,
@@ -142,4 +128,54 @@ def enrol(
         },
         study_id=study.id,
     )
+    _generate(session, participant)
+    session.flush()
+    if email or phone:
+        if not data_key:
+            raise ValueError("a data key is needed to store contact details")
+        set_contact(
+            session,
+            participant,
+            email=email,
+            phone=phone,
+            data_key=data_key,
+            actor=actor,
+        )
     return participant
+
+
+def _generate(session: Session, participant: Participant) -> None:
+    """Add every assignment of a new participant (audited once, by the enrolment)."""
+    timepoints = session.scalars(
+        select(Timepoint)
+        .where(
+            Timepoint.study_id == participant.study_id, Timepoint.retired_at.is_(None)
+        )
+        .order_by(Timepoint.position)
+    )
+    for tp in timepoints:
+        window = window_of(participant, tp)
+        for ti in tp.instruments:
+            session.add(
+                Assignment(
+                    participant=participant,
+                    timepoint=tp,
+                    instrument_id=ti.instrument_id,
+                    instrument_version=ti.instrument_version,
+                    position=ti.position,
+                    target_date=window.target_date,
+                    opens_at=window.opens_at,
+                    due_at=window.due_at,
+                    closes_at=window.closes_at,
+                )
+            )
+
+
+# Protocol import lives in its own module; it is part of this service's API.
+__all__ = [
+    "ImportReport",
+    "TimepointSpec",
+    "create_study",
+    "enrol",
+    "import_protocol",
+]

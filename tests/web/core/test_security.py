@@ -53,6 +53,7 @@ def test_cookies_are_httponly_and_samesite(logged_in):
 
 def test_secure_cookie_outside_debug_and_testing(monkeypatch):
     monkeypatch.setenv("PRO_SECRET_KEY", "k" * 32)
+    monkeypatch.setenv("PRO_DATA_KEY", "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=")
     from pro_app.app import create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})

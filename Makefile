@@ -41,7 +41,10 @@ run: install translations instance/config.py
 	@grep -q '^DATA_KEY' instance/config.py || $(PY) -c "from cryptography.fernet import Fernet; print(f'DATA_KEY = {Fernet.generate_key().decode()!r}')" >> instance/config.py
 	$(FLASK) db upgrade
 	$(FLASK) demo --base-url http://127.0.0.1:5000
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Reminders: 'flask notify send' runs every minute; messages are written to instance/outbox/."
+	@( while sleep 60; do $(FLASK) notify send >/dev/null; done ) & pid=$$!; \
+	  trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port 5000
 
 check-pg:
 	@command -v pg_virtualenv >/dev/null || { echo "make test needs PostgreSQL $(PG_VERSION) (Debian: apt-get install postgresql); .ci/run installs it." >&2; exit 1; }

@@ -1,6 +1,8 @@
 """Import every feature's models, so the metadata is whole for Alembic."""
 
 from pro_app.audit.models import AuditEvent
+from pro_app.notify.models import Outbox
+from pro_app.participants.contact import ParticipantContact
 from pro_app.participants.models import AccessToken, Participant, ParticipantSession
 from pro_app.studies.models import (
     Assignment,
@@ -16,7 +18,9 @@ __all__ = [
     "Answer",
     "Assignment",
     "AuditEvent",
+    "Outbox",
     "Participant",
+    "ParticipantContact",
     "ParticipantSession",
     "Site",
     "Score",

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from pro_app.extensions import db
+from pro_app.studies.rules import AssignmentStatus
 from tests.conftest import PG_URL, make_test_app
 
 
@@ -44,6 +45,11 @@ def test_upgrade_matches_models_and_downgrades(empty_database_url):
                 db.metadata,
             )
         assert diff == [], f"models and migrations differ: {diff}"
+        # CHECK constraints are not compared above: the status list is checked here.
+        checks = inspect(db.engine).get_check_constraints("assignments")
+        status_check = " ".join(c["sqltext"] for c in checks)
+        for status in AssignmentStatus:
+            assert f"'{status.value}'" in status_check, status
         tables = set(inspect(db.engine).get_table_names())
         assert {t.name for t in db.metadata.sorted_tables} <= tables
         downgrade(revision="base")

@@ -1,0 +1,57 @@
+"""Render a message in the participant's language (needs an app context)."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+
+from pro_app.notify import rules
+from pro_app.notify.models import Outbox
+from pro_app.notify.senders import Message
+from pro_app.participants.models import Participant
+from pro_app.studies.models import Assignment
+
+RTL = frozenset({"he", "ar"})
+
+
+def compose(
+    row: Outbox,
+    participant: Participant,
+    assignment: Assignment,
+    *,
+    to: str,
+    link: str,
+    default_locale: str,
+    team_contact: str | None,
+) -> Message:
+    """Render a message in the participant's language; needs an app context.
+
+    It says only that a questionnaire is waiting: no condition, instrument or
+    question, since a phone's lock screen or a shared inbox may show it.
+    """
+    locale = participant.language or default_locale
+    kind = row.kind.split("_")[0] if row.kind.startswith(rules.REMINDER) else row.kind
+    last_day = rules.local_day_end(assignment.closes_at, participant.timezone).date()
+    contact = participant.site.contact or team_contact
+    with force_locale(locale):
+        subjects = {
+            rules.INVITATION: _("You have a questionnaire to complete for your study"),
+            rules.REMINDER: _("Reminder: a questionnaire is waiting for you"),
+            rules.LAST_CALL: _("Last chance: your study questionnaire closes soon"),
+        }
+        context = {
+            "link": link,
+            "last_day": format_date(last_day, "long"),
+            "team_contact": contact,
+            "lang": locale,
+            "dir": "rtl" if locale in RTL else "ltr",
+            "subject": subjects[kind],
+        }
+        text = render_template(f"notify/{kind}.txt", **context)
+        html = render_template(f"notify/{kind}.html", **context)
+    if row.channel == "sms":
+        return Message("sms", to, subjects[kind], f"{subjects[kind]}\n{link}")
+    return Message(
+        "email", to, subjects[kind], text, html, {"X-PRO-Outbox": str(row.id)}
+    )

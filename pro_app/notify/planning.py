@@ -1,0 +1,160 @@
+"""Plan the outbox: one row per intended message, queued once.
+
+Rows are inserted with "on conflict do nothing" on the outbox's unique
+constraint (SQLite and PostgreSQL both support it), so planning twice, or on
+two hosts at once, is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from pro_app.notify import rules
+from pro_app.notify.models import Outbox, OutboxStatus
+from pro_app.participants.contact import Contact, contact_for
+from pro_app.participants.models import Participant, ParticipantStatus
+from pro_app.studies.models import Assignment, Study
+
+
+def _lead_assignments(
+    now: datetime, horizon: timedelta | None, participant_id: int | None = None
+) -> Select:
+    """Select one assignment per participant and timepoint that may need messages.
+
+    A timepoint's instruments share one window, so the participant gets one
+    invitation per window, hung on the first instrument's assignment whatever
+    its status (a lead that changed with completions would be planned anew).
+    Completed windows are cancelled by the sender's re-check.
+    """
+    window = [Assignment.closes_at > now]
+    if horizon is not None:
+        window.append(Assignment.opens_at <= now + horizon)
+    first = (
+        select(func.min(Assignment.id))
+        .where(*window)
+        .group_by(Assignment.participant_id, Assignment.timepoint_id)
+    )
+    query = (
+        select(Assignment, Participant, Study)
+        .join(Participant, Participant.id == Assignment.participant_id)
+        .join(Study, Study.id == Participant.study_id)
+        .where(Assignment.id.in_(first), Participant.status == ParticipantStatus.ACTIVE)
+    )
+    if participant_id is not None:
+        # Re-planning one participant: sent rows stay (the unique constraint
+        # skips them), the rest is computed afresh.
+        return query.where(Participant.id == participant_id)
+    # The routine pass skips windows already planned, so it stays cheap.
+    return query.where(~exists().where(Outbox.assignment_id == Assignment.id))
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = factory(Outbox).on_conflict_do_nothing(
+        index_elements=["assignment_id", "kind", "channel"]
+    )
+    session.execute(stmt, rows)
+
+
+def plan_messages(
+    session: Session,
+    now: datetime,
+    *,
+    data_key: str,
+    channels: Iterable[str] = ("email", "sms"),
+    horizon: timedelta = timedelta(days=2),
+    participant_id: int | None = None,
+) -> int:
+    """Queue the messages of every window opening within ``horizon``; return rows tried.
+
+    Only channels the participant has an address for are planned. Rows that
+    already exist are left alone (insert-if-absent on the unique constraint).
+    """
+    wanted = set(channels)
+    contacts: dict[int, Contact] = {}
+    rows: list[dict] = []
+    for assignment, participant, study in session.execute(
+        # A re-plan looks at every future window: the routine pass would skip
+        # those with a sent row, so their remaining messages are planned now.
+        _lead_assignments(
+            now, None if participant_id is not None else horizon, participant_id
+        )
+    ):
+        if participant.id not in contacts:
+            contacts[participant.id] = contact_for(session, participant, data_key)
+        contact = contacts[participant.id]
+        if contact.opted_out:
+            continue
+        have = {"email": contact.email, "sms": contact.phone}
+        times = rules.message_times(
+            assignment.opens_at,
+            assignment.closes_at,
+            participant.timezone,
+            rules.plan_from_settings(study.settings),
+            rules.quiet_from_settings(study.settings),
+        )
+        for channel in sorted(wanted):
+            if not have.get(channel):
+                continue
+            rows.extend(
+                {
+                    "participant_id": participant.id,
+                    "assignment_id": assignment.id,
+                    "channel": channel,
+                    "kind": kind,
+                    "due_at": due_at,
+                    "status": OutboxStatus.PENDING,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for kind, due_at in times
+            )
+    for start in range(0, len(rows), 500):
+        _insert_ignoring_duplicates(session, rows[start : start + 500])
+    session.flush()
+    return len(rows)
+
+
+def cancel_pending(session: Session, participant_id: int, *, reason: str) -> int:
+    """Cancel a participant's unsent messages (withdrawal, opt-out); return how many.
+
+    The sender re-checks anyway; this makes the stop visible at once.
+    """
+    result = session.execute(
+        update(Outbox)
+        .where(
+            Outbox.participant_id == participant_id,
+            Outbox.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.CANCELLED, last_error=reason[:300])
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return result.rowcount
+
+
+def replan(
+    session: Session, participant_id: int, now: datetime, *, data_key: str
+) -> int:
+    """Drop a participant's unsent messages and plan them again from the windows.
+
+    Call after their assignments move (Day 0 changed, protocol amended, time
+    zone changed). Messages already sent are not sent again.
+    """
+    session.execute(
+        delete(Outbox)
+        .where(
+            Outbox.participant_id == participant_id,
+            Outbox.status == OutboxStatus.PENDING,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return plan_messages(session, now, data_key=data_key, participant_id=participant_id)

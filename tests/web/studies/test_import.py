@@ -226,3 +226,45 @@ def test_cli_dry_run_of_an_amendment_lists_each_move(app, session, tmp_path):
     assert "would create 0, move 3, cancel 0 assignment(s)" in result.output
     session.expire_all()
     assert session.scalar(select(Study.protocol_version)) == "demo-1"
+
+
+def test_cli_amendment_replans_queued_messages(app, session, tmp_path):
+    from pro_app.notify.models import Outbox
+    from pro_app.notify.services import plan_messages
+    from pro_app.participants.contact import set_contact
+    from pro_app.studies.models import Assignment
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["studies", "import", str(SHIPPED_PROTOCOL)]).exit_code == 0
+    study = session.scalar(select(Study))
+    participant = enrol(session, study, site=study.sites[0], subject_id="LK-001",
+                        day0=date.today() + timedelta(days=12), timezone="UTC",
+                        language=None, actor="staff:1")  # fmt: skip
+    key = app.config["DATA_KEY"]
+    set_contact(session, participant, email="p@example.org", phone=None,
+                data_key=key, actor="staff:1")  # fmt: skip
+    from pro_app.dbtypes import utcnow
+
+    plan_messages(session, utcnow(), data_key=key)
+    session.commit()
+    queued = session.scalars(select(Outbox).where(Outbox.kind == "invitation")).all()
+    assert queued, "the open baseline window should have an invitation queued"
+    amended = tmp_path / "v2.toml"
+    text = SHIPPED_PROTOCOL.read_text().replace(
+        'protocol_version = "demo-1"', 'protocol_version = "2"'
+    )
+    # Baseline now opens 7 days before its target instead of 14: later than today.
+    amended.write_text(text.replace("window_before = 14", "window_before = 7", 1))
+    session.commit()
+    result = runner.invoke(args=["studies", "import", str(amended)])
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    opens = min(
+        a.opens_at for a in session.scalars(select(Assignment))
+        if a.timepoint.code == "BL"
+    )
+    assert opens > utcnow()
+    pending = session.scalars(
+        select(Outbox).where(Outbox.status == "pending", Outbox.kind == "invitation")
+    ).all()
+    assert all(row.due_at >= opens for row in pending)

@@ -235,7 +235,8 @@ def test_cli_amendment_replans_queued_messages(app, session, tmp_path):
     from pro_app.studies.models import Assignment
 
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["studies", "import", str(SHIPPED_PROTOCOL)]).exit_code == 0
+    created = runner.invoke(args=["studies", "import", str(SHIPPED_PROTOCOL)])
+    assert created.exit_code == 0
     study = session.scalar(select(Study))
     participant = enrol(session, study, site=study.sites[0], subject_id="LK-001",
                         day0=date.today() + timedelta(days=12), timezone="UTC",

@@ -14,8 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-scoring = pytest.importorskip("pro_app.scoring")
-score_answers = scoring.score_answers
+from pro_app.scoring import score_answers
 
 REPO = Path(__file__).parents[3]
 OK, NOT_SCORABLE = "ok", "not_scorable"

@@ -10,6 +10,8 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,23 +54,43 @@ def _pg_schema() -> Iterator[None]:
     yield
 
 
-@pytest.fixture
-def app(_pg_schema: None) -> Iterator[Flask]:
-    """An app whose requests each run in their own app context, as in production."""
-    app = make_test_app()
+@contextmanager
+def database_app(url: str | None = None, **overrides: Any) -> Iterator[Flask]:
+    """An app on a fresh database, emptied again afterwards.
+
+    ``url`` defaults to PostgreSQL when PRO_TEST_DATABASE_URL is set, else an
+    in-memory SQLite. On PostgreSQL the schema is built once per run and the
+    tables are truncated after each test.
+    """
+    url = url or PG_URL or "sqlite://"
+    app = make_test_app(SQLALCHEMY_DATABASE_URI=url, **overrides)
     with app.app_context():
         if not PG_URL:
             db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        if PG_URL:
-            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        else:
-            db.drop_all()
-        db.engine.dispose()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            if PG_URL:
+                tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+                with db.engine.begin() as conn:
+                    conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            else:
+                db.drop_all()
+            db.engine.dispose()
+
+
+def file_database_url(tmp_path: Path) -> str | None:
+    """A database that outlives its connections: PostgreSQL, or a SQLite file."""
+    return PG_URL or f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture
+def app(_pg_schema: None) -> Iterator[Flask]:
+    """An app whose requests each run in their own app context, as in production."""
+    with database_app() as app:
+        yield app
 
 
 @pytest.fixture

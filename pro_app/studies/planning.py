@@ -65,6 +65,17 @@ def is_not_started(assignment: Assignment, now: datetime) -> bool:
     )
 
 
+def active_timepoints(session: Session, study_id: int) -> list[Timepoint]:
+    """Return a study's timepoints that still generate assignments, in order."""
+    return list(
+        session.scalars(
+            select(Timepoint)
+            .where(Timepoint.study_id == study_id, Timepoint.retired_at.is_(None))
+            .order_by(Timepoint.position)
+        )
+    )
+
+
 def window_of(participant: Participant, timepoint: Timepoint) -> Window:
     """The window of ``timepoint`` for ``participant``, in their own zone."""
     settings = participant.study.settings or {}
@@ -163,13 +174,7 @@ def replan(
         )
     }
     wanted: set[tuple[int, str]] = set()
-    timepoints = session.scalars(
-        select(Timepoint)
-        .where(
-            Timepoint.study_id == participant.study_id, Timepoint.retired_at.is_(None)
-        )
-        .order_by(Timepoint.position)
-    )
+    timepoints = active_timepoints(session, participant.study_id)
     for tp in timepoints:
         window = window_of(participant, tp)
         for ti in tp.instruments:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pro_app.audit.services import record
@@ -19,19 +17,11 @@ from pro_app.studies.models import (
     Timepoint,
     TimepointInstrument,
 )
-from pro_app.studies.planning import window_of
+from pro_app.studies.planning import active_timepoints, window_of
+from pro_app.studies.protocol import TimepointDef
 
-
-@dataclass(frozen=True)
-class TimepointSpec:
-    """A timepoint as declared in a protocol."""
-
-    code: str
-    label: str
-    day_offset: int
-    window_before: int
-    window_after: int
-    instruments: tuple[tuple[str, str], ...]
+# A timepoint as ``create_study`` takes it: the protocol file's definition.
+TimepointSpec = TimepointDef
 
 
 def create_study(
@@ -146,13 +136,7 @@ def enrol(
 
 def _generate(session: Session, participant: Participant) -> None:
     """Add every assignment of a new participant (audited once, by the enrolment)."""
-    timepoints = session.scalars(
-        select(Timepoint)
-        .where(
-            Timepoint.study_id == participant.study_id, Timepoint.retired_at.is_(None)
-        )
-        .order_by(Timepoint.position)
-    )
+    timepoints = active_timepoints(session, participant.study_id)
     for tp in timepoints:
         window = window_of(participant, tp)
         for ti in tp.instruments:

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from pro_app.extensions import db
 from pro_app.surveys.models import Answer
-from tests.conftest import PG_URL, make_test_app
+from tests.conftest import database_app, file_database_url
 from tests.factories import make_link, make_participant
 from tests.web.surveys.helpers import answer, item_url
 
@@ -82,22 +82,15 @@ def test_unexpected_errors_show_no_traceback(app: Flask, client):
 
 
 @pytest.fixture
-def durable(app, tmp_path):
+def durable(_pg_schema, tmp_path):
     """An app and session on a database that outlives its connections.
 
     (An in-memory SQLite database dies with its connection, so use a file.)
     """
-    if PG_URL:
+    with database_app(file_database_url(tmp_path)) as app:
         with app.app_context():
             engine = db.engine
         yield app, Session(bind=engine)
-        return
-    own = make_test_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'o.sqlite'}")
-    with own.app_context():
-        db.create_all()
-        engine = db.engine
-    yield own, Session(bind=engine)
-    engine.dispose()
 
 
 def test_database_outage_gives_503_and_keeps_saved_answers(durable):

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from pro_app.extensions import db
@@ -24,7 +23,7 @@ from pro_app.participants.contact import set_contact
 from pro_app.participants.models import Participant
 from pro_app.studies.models import Study
 from pro_app.studies.services import TimepointSpec
-from tests.conftest import PG_URL, make_test_app
+from tests.conftest import database_app, file_database_url
 from tests.factories import make_participant, make_study
 
 
@@ -83,19 +82,10 @@ def smtp() -> Iterator[tuple[Inbox, SmtpSender]]:
 @pytest.fixture
 def app(_pg_schema: None, tmp_path: Path) -> Iterator[Flask]:
     """A file database on SQLite, so threads and processes really race."""
-    url = PG_URL or f"sqlite:///{tmp_path / 'notify.sqlite'}"
-    app = make_test_app(SQLALCHEMY_DATABASE_URI=url, NOTIFY_BASE_URL="https://pro.test")
-    with app.app_context():
-        if not PG_URL:
-            db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        if PG_URL:
-            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+    with database_app(
+        file_database_url(tmp_path), NOTIFY_BASE_URL="https://pro.test"
+    ) as app:
+        yield app
 
 
 def options(app: Flask, **overrides) -> SendOptions:

@@ -12,23 +12,16 @@ from pro_app.extensions import db
 from pro_app.studies.models import Assignment
 from pro_app.surveys import services
 from pro_app.surveys.models import Answer, Submission
-from tests.conftest import PG_URL, make_test_app
+from tests.conftest import database_app, file_database_url
 from tests.factories import make_participant
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def engine(app, tmp_path):
-    if PG_URL:
-        with app.app_context():
-            yield db.engine
-        return
-    own = make_test_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'c.sqlite'}")
-    with own.app_context():
-        db.create_all()
+def engine(_pg_schema, tmp_path):
+    with database_app(file_database_url(tmp_path)) as app, app.app_context():
         yield db.engine
-        db.engine.dispose()
 
 
 def _race(engine, aid, work, n=4):

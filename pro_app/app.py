@@ -51,14 +51,21 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    # The one user loader (staff and participant sessions) lives here.
+    import pro_app.auth.access  # noqa: F401
+
     init_i18n(app, babel)
 
 
 def register_blueprints(app: Flask) -> None:
     """Register each feature's blueprint."""
+    from pro_app.auth.admin import bp as auth_bp
+    from pro_app.staff import bp as staff_bp
     from pro_app.surveys.views import bp as surveys_bp
 
     app.register_blueprint(surveys_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(staff_bp)
 
 
 def register_web(app: Flask) -> None:

@@ -143,26 +143,33 @@ def audit_verify() -> None:
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def demo(base_url: str) -> None:
     """Load the demo study and print the demo participant's personal link."""
-    from pro_app.studies.demo import load_demo
+    from pro_app.studies.demo import load_demo, load_demo_staff
 
     participant, token = load_demo(
         db.session,
         today=date.today(),
         link_days=current_app.config["ACCESS_TOKEN_DAYS"],
     )
+    logins = load_demo_staff(db.session, participant.study)
     db.session.commit()
+    base = base_url.rstrip("/")
     click.echo(
         f"Demo study {participant.study.code}, participant {participant.subject_id}"
     )
-    click.echo(f"Personal link: {base_url.rstrip('/')}/p/{token}")
+    click.echo(f"Personal link: {base}/p/{token}")
+    click.echo(f"Trial team sign-in: {base}/staff/login (new passwords each run)")
+    for email, role, password in logins:
+        click.echo(f"  {role:<13} {email:<28} {password}")
 
 
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app."""
+    from pro_app.auth.cli import users_cli
     from pro_app.notify.cli import cli as notify_cli
     from pro_app.studies.cli import cli as studies_cli
 
     app.cli.add_command(studies_cli)
     app.cli.add_command(notify_cli)
+    app.cli.add_command(users_cli)
     for command in (instruments_cli, i18n_cli, audit_cli, scores_cli, score_file, demo):
         app.cli.add_command(command)

@@ -35,6 +35,15 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": True,
     "WTF_CSRF_TIME_LIMIT": None,
+    # Staff sign-in: lockout after repeated failures, per-address throttle,
+    # inactivity limit (a study may set a shorter one: "staff_idle_minutes")
+    # and the absolute length of a session.
+    "STAFF_LOCKOUT_THRESHOLD": 5,
+    "STAFF_LOCKOUT_MINUTES": 15,
+    "STAFF_LOGIN_LIMIT": "30 per 15 minutes",
+    "STAFF_IDLE_MINUTES": 15,
+    "STAFF_SESSION_HOURS": 12,
+    "TOTP_ISSUER": "pro-app",
     "RETRY_AFTER_SECONDS": 30,
     # Invitations and reminders (`flask notify send`). Backends: email "smtp" or
     # "file" (instance/outbox/, the demo's default); SMS "http", "file" or "none".

@@ -1,11 +1,13 @@
 """Import every feature's models, so the metadata is whole for Alembic."""
 
 from pro_app.audit.models import AuditEvent
+from pro_app.auth.models import StaffSession, StaffUser, StudyRole
 from pro_app.notify.models import Outbox
 from pro_app.participants.contact import ParticipantContact
 from pro_app.participants.models import AccessToken, Participant, ParticipantSession
 from pro_app.studies.models import (
     Assignment,
+    DataLock,
     Site,
     Study,
     Timepoint,
@@ -18,11 +20,15 @@ __all__ = [
     "Answer",
     "Assignment",
     "AuditEvent",
+    "DataLock",
     "Outbox",
     "Participant",
     "ParticipantContact",
     "ParticipantSession",
     "Site",
+    "StaffSession",
+    "StaffUser",
+    "StudyRole",
     "Score",
     "Study",
     "Submission",

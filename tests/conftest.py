@@ -40,6 +40,34 @@ def make_test_app(**overrides: Any) -> Flask:
     return create_app(config)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at its production cost would make each test account take ~0.1 s."""
+    from argon2 import PasswordHasher
+
+    from pro_app.auth import services
+
+    production = services._hasher
+    services._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    services._hasher = production
+
+
+def login_staff(client: FlaskClient, email: str, password: str | None = None) -> Any:
+    """Sign a staff member in through the real form; return the response."""
+    from tests.factories import STAFF_PASSWORD
+
+    page = client.get("/staff/login")
+    return client.post(
+        "/staff/login",
+        data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "email": email,
+            "password": password or STAFF_PASSWORD,
+        },
+    )
+
+
 @pytest.fixture(scope="session")
 def _pg_schema() -> Iterator[None]:
     """On PostgreSQL, build the schema once per run."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import tomllib
 from datetime import date, timedelta
 from pathlib import Path
@@ -9,10 +10,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pro_app.auth.models import Role, StaffUser
+from pro_app.auth.services import create_user, grant_role
 from pro_app.catalog import Catalog
 from pro_app.participants.models import Participant
 from pro_app.participants.services import issue_link
-from pro_app.studies.models import Study
+from pro_app.studies.models import Site, Study
 from pro_app.studies.protocol import Protocol, parse_protocol
 from pro_app.studies.services import TimepointSpec, create_study, enrol
 
@@ -70,3 +73,32 @@ def protocol_doc() -> dict[str, Any]:
 def make_protocol(catalog: Catalog, doc: dict[str, Any] | None = None) -> Protocol:
     """A validated protocol: the shipped demo one, or ``doc`` (e.g. an amendment)."""
     return parse_protocol(SHIPPED_PROTOCOL, doc or protocol_doc(), catalog)
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def make_staff(
+    session: Session,
+    role: Role | str | None = Role.COORDINATOR,
+    study: Study | None = None,
+    *,
+    email: str | None = None,
+    site: Site | None = None,
+    is_admin: bool = False,
+    password: str = STAFF_PASSWORD,
+) -> StaffUser:
+    """A staff account, with ``role`` in ``study`` when both are given."""
+    role = None if role is None else Role(role)
+    email = email or f"{role.value if role else 'user'}-{secrets.token_hex(3)}@x.test"
+    user = create_user(
+        session,
+        email=email,
+        name=email.split("@")[0].title(),
+        password=password,
+        is_admin=is_admin,
+        actor="system:test",
+    )
+    if role is not None and study is not None:
+        grant_role(session, user, study, role, site=site, actor="system:test")
+    return user

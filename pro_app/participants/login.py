@@ -10,7 +10,7 @@ from flask import abort, g, render_template, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy.exc import DBAPIError
 
-from pro_app.extensions import db, login_manager
+from pro_app.extensions import db
 from pro_app.participants import services
 from pro_app.participants.models import Participant
 
@@ -28,8 +28,8 @@ class ParticipantUser(UserMixin):
         return PREFIX + self.key
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> ParticipantUser | None:
+def load_participant(user_id: str) -> ParticipantUser | None:
+    """Flask-Login loader for participant keys (``p:...``)."""
     if not user_id.startswith(PREFIX):
         return None
     key = user_id.removeprefix(PREFIX)

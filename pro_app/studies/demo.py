@@ -6,12 +6,14 @@ demonstration schedule, not the protocol's schedule of assessments.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pro_app.auth.models import Role
 from pro_app.catalog import Catalog, load_catalog
 from pro_app.participants.models import Participant
 from pro_app.participants.services import issue_link
@@ -63,3 +65,44 @@ def load_demo(
         )
     token = issue_link(session, participant, valid_days=link_days, actor=ACTOR)
     return participant, token
+
+
+DEMO_STAFF = (
+    ("admin@demo.invalid", "Ada Admin", Role.ADMIN, True),
+    ("coordinator@demo.invalid", "Carmen Coordinator", Role.COORDINATOR, False),
+    ("investigator@demo.invalid", "Ivan Investigator", Role.INVESTIGATOR, False),
+    ("datamanager@demo.invalid", "Dana Data-Manager", Role.DATA_MANAGER, False),
+    ("monitor@demo.invalid", "Moshe Monitor", Role.MONITOR, False),
+)
+
+
+def load_demo_staff(session: Session, study: Study) -> list[tuple[str, str, str]]:
+    """Create (or re-key) one demo account per role; return (email, role, password).
+
+    Each run gives every demo account a fresh random password, printed once by
+    ``flask demo``: no demo password is ever shipped in the code.
+    """
+    from pro_app.auth import services as auth
+
+    logins = []
+    for email, name, role, is_admin in DEMO_STAFF:
+        password = secrets.token_urlsafe(12)
+        user = auth.user_by_email(session, email)
+        if user is None:
+            user = auth.create_user(
+                session,
+                email=email,
+                name=name,
+                password=password,
+                is_admin=is_admin,
+                actor=ACTOR,
+            )
+        else:
+            auth.reset_password(
+                session, user, password, actor=ACTOR, reason="demo passwords renewed"
+            )
+            user.must_change_password = False
+            auth.set_disabled(session, user, False, actor=ACTOR, reason="demo")
+        auth.grant_role(session, user, study, role, actor=ACTOR)
+        logins.append((email, role.value, password))
+    return logins

@@ -125,3 +125,27 @@ class Assignment(db.Model):
     def last_moment(self) -> datetime:
         """The last instant of the window, for showing its last day."""
         return self.closes_at - timedelta(microseconds=1)
+
+
+class DataLock(db.Model):
+    """A data manager's lock on a whole study, a timepoint, a participant, or
+    one participant's timepoint. While ``unlocked_at`` is empty nobody may
+    change the data it covers.
+    """
+
+    __tablename__ = "data_locks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    # Both empty: the whole study.
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"))
+    timepoint_id: Mapped[int | None] = mapped_column(ForeignKey("timepoints.id"))
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_by: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(Text)
+    unlocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unlocked_by: Mapped[str | None] = mapped_column(String(60))
+    unlock_reason: Mapped[str | None] = mapped_column(Text)
+
+    participant: Mapped[Participant | None] = relationship()
+    timepoint: Mapped[Timepoint | None] = relationship()

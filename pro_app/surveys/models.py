@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -51,6 +51,9 @@ class Submission(db.Model):
     )
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Paper or interview entry: who typed it in, and the day it was answered.
+    entered_by: Mapped[str | None] = mapped_column(String(60))
+    administered_on: Mapped[date | None]
     # Set when scoring failed: the answers are kept and the team is told.
     scoring_error: Mapped[str | None] = mapped_column(Text)
 
@@ -118,9 +121,7 @@ class Score(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(
-        ForeignKey("submissions.id"), index=True
-    )
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     scale_id: Mapped[str] = mapped_column(String(40))
     instrument_id: Mapped[str] = mapped_column(String(40))
     instrument_version: Mapped[str] = mapped_column(String(20))

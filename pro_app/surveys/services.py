@@ -315,7 +315,11 @@ def submit(
     )
     study = assignment.participant.study
     score_submission(
-        session, submission, catalog=catalog, settings=study.settings or {},
-        actor=actor, now=now,
+        session,
+        submission,
+        catalog=catalog,
+        settings=study.settings or {},
+        actor=actor,
+        now=now,
     )
     return True

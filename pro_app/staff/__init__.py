@@ -1,0 +1,39 @@
+"""The trial team's blueprint: studies, dashboard, participants, entry, audit.
+
+Every view declares its access with ``pro_app.auth.access.requires``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.app_context_processor
+def _staff_context() -> dict[str, object]:
+    # The templates' view of the current study access (None outside a study).
+    return {"access": g.get("access")}
+
+
+# The view modules attach their routes to ``bp``.
+from pro_app.staff import (  # noqa: E402
+    audit,
+    dashboard,
+    entry,
+    handover,
+    locks,
+    participants,
+    studies,
+)
+
+__all__ = [
+    "audit",
+    "bp",
+    "dashboard",
+    "entry",
+    "handover",
+    "locks",
+    "participants",
+    "studies",
+]

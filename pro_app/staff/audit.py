@@ -1,0 +1,17 @@
+"""(to be written)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+
+from pro_app.auth.access import requires
+from pro_app.auth.permissions import Permission
+from pro_app.staff import bp
+
+
+@bp.get("/s/<study_code>/audit")
+@requires(Permission.AUDIT)
+def audit_trail(study_code: str) -> Any:
+    return render_template("staff/base.html")

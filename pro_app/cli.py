@@ -143,13 +143,14 @@ def audit_verify() -> None:
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def demo(base_url: str) -> None:
     """Load the demo study and print the demo participant's personal link."""
-    from pro_app.studies.demo import load_demo, load_demo_staff
+    from pro_app.studies.demo import load_demo, load_demo_history, load_demo_staff
 
     participant, token = load_demo(
         db.session,
         today=date.today(),
         link_days=current_app.config["ACCESS_TOKEN_DAYS"],
     )
+    load_demo_history(db.session, participant.study, today=date.today())
     logins = load_demo_staff(db.session, participant.study)
     db.session.commit()
     base = base_url.rstrip("/")

@@ -102,3 +102,27 @@ def make_staff(
     if role is not None and study is not None:
         grant_role(session, user, study, role, site=site, actor="system:test")
     return user
+
+
+def complete_assignment(
+    session: Session,
+    assignment: Any,
+    catalog: Catalog,
+    answers: dict[str, int | None] | None = None,
+) -> Any:
+    """Answer an open assignment through the participant services and submit it.
+
+    ``answers`` maps item ids to codes; by default every item gets its first code.
+    """
+    from pro_app.surveys import services
+
+    instrument = catalog.get(assignment.instrument_id, assignment.instrument_version)
+    actor = f"participant:{assignment.participant_id}"
+    submission = services.start_or_resume(
+        session, assignment, language="en", ui_language="en", actor=actor
+    )
+    for item in instrument.items:
+        code = (answers or {}).get(item.id, item.codes[0]) if answers else item.codes[0]
+        services.save_answer(session, submission, item, code, actor=actor)
+    services.submit(session, submission, actor=actor, catalog=catalog)
+    return submission

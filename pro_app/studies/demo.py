@@ -6,6 +6,7 @@ demonstration schedule, not the protocol's schedule of assessments.
 
 from __future__ import annotations
 
+import random
 import secrets
 from datetime import date, timedelta
 from pathlib import Path
@@ -106,3 +107,98 @@ def load_demo_staff(session: Session, study: Study) -> list[tuple[str, str, str]
         auth.grant_role(session, user, study, role, actor=ACTOR)
         logins.append((email, role.value, password))
     return logins
+
+
+# Demo participants with a history, so the dashboard and the charts have
+# something to show: (subject id, days since Day 0, visits answered, withdrawn).
+DEMO_HISTORY = (
+    ("LK-002", 200, ("BL", "W4", "W12", "W24"), False),
+    ("LK-003", 120, ("BL", "W4", "W12"), False),
+    ("LK-004", 95, ("BL", "W12"), False),
+    ("LK-005", 40, ("BL",), True),
+    ("LK-006", 30, ("BL", "W4"), False),
+)
+
+
+def _demo_code(item: object, visit: int, rng: random.Random) -> int | None:
+    codes = item.codes  # type: ignore[attr-defined]
+    if rng.random() < 0.02:
+        return None  # the odd skipped item
+    # Drift from the first response codes towards the middle of the scale
+    # visit by visit: scores move, so the charts show trajectories.
+    centre = min(len(codes) - 1, visit + rng.choice((0, 0, 1)))
+    return codes[max(0, min(len(codes) - 1, centre + rng.choice((-1, 0, 0, 1))))]
+
+
+def load_demo_history(session: Session, study: Study, *, today: date) -> int:
+    """Enrol the history participants (once) and answer their past visits.
+
+    Returns the number of questionnaires completed. Answers are made up by a
+    seeded generator: they are demonstration data, not trial data.
+    """
+    from pro_app.studies.enrolment import withdraw
+    from pro_app.studies.models import Assignment
+    from pro_app.surveys import services as surveys
+
+    catalog = load_catalog(REPO_ROOT / "instruments")
+    done = 0
+    for subject, days, visits, withdrawn in DEMO_HISTORY:
+        exists = session.scalar(
+            select(Participant).where(
+                Participant.study_id == study.id, Participant.subject_id == subject
+            )
+        )
+        if exists is not None:
+            continue
+        participant = enrol(
+            session,
+            study,
+            site=study.sites[0],
+            subject_id=subject,
+            day0=today - timedelta(days=days),
+            timezone=study.timezone,
+            language=None,
+            actor=ACTOR,
+        )
+        rng = random.Random(subject)  # noqa: S311 - demonstration data only
+        actor = f"participant:{participant.id}"
+        assignments = session.scalars(
+            select(Assignment)
+            .where(Assignment.participant_id == participant.id)
+            .order_by(Assignment.opens_at, Assignment.position)
+        ).all()
+        for assignment in assignments:
+            code = assignment.timepoint.code
+            if code not in visits:
+                continue
+            when = max(assignment.opens_at, assignment.due_at - timedelta(days=1))
+            instrument = catalog.get(
+                assignment.instrument_id, assignment.instrument_version
+            )
+            submission = surveys.start_or_resume(
+                session,
+                assignment,
+                language="en",
+                ui_language="en",
+                actor=actor,
+                now=when,
+            )
+            for item in instrument.items:
+                surveys.save_answer(
+                    session,
+                    submission,
+                    item,
+                    _demo_code(item, visits.index(code), rng),
+                    actor=actor,
+                    now=when,
+                )
+            surveys.submit(session, submission, actor=actor, catalog=catalog, now=when)
+            done += 1
+        if withdrawn:
+            withdraw(
+                session,
+                participant,
+                actor=ACTOR,
+                reason="Demo: withdrew consent after baseline",
+            )
+    return done

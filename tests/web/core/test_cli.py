@@ -5,6 +5,8 @@ from sqlalchemy import func, select
 
 from pro_app.participants.models import Participant
 from pro_app.studies.models import Assignment, Study
+from pro_app.surveys.models import Score, Submission
+from tests.conftest import login_staff
 
 
 def test_demo_loads_the_study_and_prints_a_working_link(app, session):
@@ -15,7 +17,7 @@ def test_demo_loads_the_study_and_prints_a_working_link(app, session):
     assert match
     study = session.scalar(select(Study))
     assert study.code == "NCT06737380"
-    participant = session.scalar(select(Participant))
+    participant = session.scalar(select(Participant).order_by(Participant.id))
     assert participant.subject_id == "LK-001"
     client = app.test_client()
     assert client.get(f"/p/{match.group(1)}").status_code == 302
@@ -25,8 +27,36 @@ def test_demo_loads_the_study_and_prints_a_working_link(app, session):
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0
     assert session.scalar(select(func.count(Study.id))) == 1
-    assert session.scalar(select(func.count(Assignment.id))) == 15
+    # Six demo participants x five timepoints x three instruments.
+    assert session.scalar(select(func.count(Assignment.id))) == 90
     assert client.get(f"/p/{match.group(1)}").status_code == 404
+    # The history participants' past visits are answered and scored.
+    completed = session.scalar(
+        select(func.count(Submission.id)).where(Submission.completed_at.is_not(None))
+    )
+    assert completed == 36
+    assert session.scalar(select(func.count(Score.id))) > 300
+    # One sign-in per role, each with a password that works.
+    logins = re.findall(r"^  (\w+)\s+(\S+@demo\.invalid)\s+(\S+)$", again.output, re.M)
+    assert [role for role, _, _ in logins] == [
+        "admin",
+        "coordinator",
+        "investigator",
+        "data_manager",
+        "monitor",
+    ]
+    assert login_staff(client, logins[1][1], logins[1][2]).status_code == 302
+    # The first run's passwords no longer work.
+    first = dict(
+        (email, pw)
+        for _, email, pw in re.findall(
+            r"^  (\w+)\s+(\S+@demo\.invalid)\s+(\S+)$", result.output, re.M
+        )
+    )
+    assert (
+        login_staff(app.test_client(), logins[0][1], first[logins[0][1]]).status_code
+        == 401
+    )
 
 
 def test_instruments_check_passes_on_the_shipped_files(app):

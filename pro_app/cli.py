@@ -12,7 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from pro_app.audit.services import verify
+from pro_app.audit.services import Anchor, record_verification, verify_chain
 from pro_app.catalog import CatalogError, load_catalog
 from pro_app.extensions import db
 
@@ -128,14 +128,42 @@ def i18n_compile() -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Re-walk the audit hash chain; exit 1 if any link is broken."""
-    problems = verify(db.session)
-    for line in problems:
-        click.echo(line, err=True)
-    if problems:
-        raise click.ClickException(f"{len(problems)} problem(s) in the audit trail")
-    click.echo("audit trail intact")
+@click.option(
+    "--anchor",
+    "anchor_text",
+    default=None,
+    metavar="ID:HASH",
+    help="The anchor printed by an earlier run, kept outside the database.",
+)
+def audit_verify(anchor_text: str | None) -> None:
+    """Re-walk the audit hash chain; exit 1 naming the first bad event.
+
+    Each run is recorded as an ``audit.verify`` event and prints an anchor
+    (that event's id and hash). Keep it outside the database and pass it to
+    the next run: only then is the removal of the newest events detected.
+    """
+    try:
+        anchor = None if anchor_text is None else Anchor.parse(anchor_text)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--anchor") from error
+    result = verify_chain(db.session, anchor)
+    event = record_verification(
+        db.session, result, actor="system:audit-verify", anchor=anchor
+    )
+    db.session.commit()
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    if result.ok:
+        click.echo(
+            f"audit trail intact: {result.events} events, head {result.head_hash}"
+        )
+    click.echo(f"anchor for the next run: {event.id}:{event.hash}")
+    if not result.ok:
+        first = result.first_bad
+        raise click.ClickException(
+            f"audit trail broken: first bad event {first.event_id} ({first.kind}); "
+            f"{len(result.problems)} problem(s) in {result.events} events"
+        )
 
 
 @click.command("demo")
@@ -166,11 +194,13 @@ def demo(base_url: str) -> None:
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app."""
     from pro_app.auth.cli import users_cli
+    from pro_app.exports.cli import export_cli
     from pro_app.notify.cli import cli as notify_cli
     from pro_app.studies.cli import cli as studies_cli
 
     app.cli.add_command(studies_cli)
     app.cli.add_command(notify_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(export_cli)
     for command in (instruments_cli, i18n_cli, audit_cli, scores_cli, score_file, demo):
         app.cli.add_command(command)

@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from pro_app.extensions import db
 from pro_app.studies.rules import AssignmentStatus
@@ -52,6 +53,47 @@ def test_upgrade_matches_models_and_downgrades(empty_database_url):
             assert f"'{status.value}'" in status_check, status
         tables = set(inspect(db.engine).get_table_names())
         assert {t.name for t in db.metadata.sorted_tables} <= tables
+        _assert_audit_events_are_append_only(db.engine)
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def _assert_audit_events_are_append_only(engine) -> None:
+    """The migration's triggers exist and refuse UPDATE and DELETE."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            found = conn.execute(
+                text(
+                    "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
+                    "AND tgrelid = 'audit_events'::regclass"
+                )
+            ).scalars()
+            assert set(found) == {"audit_events_append_only"}
+        else:
+            found = conn.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                    "AND tbl_name = 'audit_events'"
+                )
+            ).scalars()
+            assert set(found) == {"audit_events_no_update", "audit_events_no_delete"}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (id, occurred_at, actor, action, "
+                "entity_type, prev_hash, hash) VALUES (1, CURRENT_TIMESTAMP, "
+                "'system:test', 'x', 'thing', :zero, :one)"
+            ),
+            {"zero": "0" * 64, "one": "1" * 64},
+        )
+    for statement in (
+        "UPDATE audit_events SET actor = 'someone'",
+        "DELETE FROM audit_events",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT actor FROM audit_events")).all() == [
+            ("system:test",)
+        ]

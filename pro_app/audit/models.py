@@ -46,7 +46,7 @@ _PG_GUARDS = [
     DDL(
         "CREATE OR REPLACE FUNCTION audit_events_refuse_change() RETURNS trigger "
         "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
-        "'audit_events is append-only (% refused)', TG_OP; END $$"
+        "'audit_events is append-only (%% refused)', TG_OP; END $$"
     ).execute_if(dialect="postgresql"),
     DDL(
         "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE "

@@ -1,8 +1,7 @@
-"""Write and verify the audit trail."""
+"""Write the audit trail, and record its verification (see ``chain``)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -12,10 +11,37 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from pro_app.audit.chain import (
+    GENESIS,
+    VERIFY_ACTION,
+    Anchor,
+    Problem,
+    ProblemKind,
+    Verification,
+    digest,
+    hashed_fields,
+    verify,
+    verify_chain,
+)
 from pro_app.audit.models import AuditEvent
 from pro_app.dbtypes import utcnow
 
-GENESIS = "0" * 64
+__all__ = [
+    "GENESIS",
+    "VERIFY_ACTION",
+    "Anchor",
+    "Problem",
+    "ProblemKind",
+    "RequestMeta",
+    "Verification",
+    "latest_verification",
+    "record",
+    "record_verification",
+    "request_meta",
+    "verify",
+    "verify_chain",
+]
+
 # Any constant shared by all writers; it names the advisory lock on PostgreSQL.
 _CHAIN_LOCK_KEY = 0x50524F41554449
 
@@ -46,30 +72,6 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=_json_default))
 
 
-def _digest(fields: dict[str, Any]) -> str:
-    canonical = json.dumps(
-        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _hashed_fields(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "occurred_at": event.occurred_at.isoformat(),
-        "actor": event.actor,
-        "action": event.action,
-        "entity_type": event.entity_type,
-        "entity_id": event.entity_id,
-        "study_id": event.study_id,
-        "old_value": event.old_value,
-        "new_value": event.new_value,
-        "reason": event.reason,
-        "ip": event.ip,
-        "user_agent": event.user_agent,
-        "prev_hash": event.prev_hash,
-    }
-
-
 def record(
     session: Session,
     *,
@@ -95,11 +97,16 @@ def record(
             text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY}
         )
     session.flush()
-    prev = session.scalar(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    )
+    last = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
     meta = request_meta.get() or RequestMeta()
     event = AuditEvent(
+        # The id is the sequence number, given here rather than by a database
+        # sequence: PostgreSQL's skip a value on every rollback, and a gap
+        # must mean a deleted event. Two writers cannot take the same number
+        # (the lock above; on SQLite the primary key refuses the second).
+        id=(last.id + 1) if last else 1,
         occurred_at=utcnow(),
         actor=actor,
         action=action,
@@ -111,22 +118,46 @@ def record(
         reason=reason,
         ip=meta.ip,
         user_agent=(meta.user_agent or None) and meta.user_agent[:300],
-        prev_hash=prev or GENESIS,
+        prev_hash=last.hash if last else GENESIS,
     )
-    event.hash = _digest(_hashed_fields(event))
+    event.hash = digest(hashed_fields(event))
     session.add(event)
     session.flush()
     return event
 
 
-def verify(session: Session) -> list[str]:
-    """Re-walk the chain; return one line per broken link (empty when intact)."""
-    problems: list[str] = []
-    prev = GENESIS
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
-        if event.prev_hash != prev:
-            problems.append(f"event {event.id}: previous hash does not match")
-        if _digest(_hashed_fields(event)) != event.hash:
-            problems.append(f"event {event.id}: contents do not match its hash")
-        prev = event.hash
-    return problems
+def record_verification(
+    session: Session, result: Verification, *, actor: str, anchor: Anchor | None
+) -> AuditEvent:
+    """Append the outcome of a verification as a global ``audit.verify`` event.
+
+    The head it saw (id and hash) is kept in the event: later walks check that
+    event is still there with that hash (see ``pro_app.audit.chain``).
+    """
+    first = result.first_bad
+    return record(
+        session,
+        actor=actor,
+        action=VERIFY_ACTION,
+        entity_type="audit_trail",
+        new={
+            "ok": result.ok,
+            "events": result.events,
+            "first_bad": first.event_id if first else None,
+            "first_problem": first.kind.value if first else None,
+            "problems": len(result.problems),
+            "head_id": result.head_id,
+            "head": result.head_hash,
+            "anchor": None if anchor is None else str(anchor),
+        },
+    )
+
+
+def latest_verification(session: Session) -> AuditEvent | None:
+    """Return the latest ``audit.verify`` event (its ``new_value`` has the outcome)."""
+    return session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.action == VERIFY_ACTION)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )

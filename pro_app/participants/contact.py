@@ -87,6 +87,7 @@ def set_contact(
     phone: str | None,
     data_key: str,
     actor: str,
+    reason: str | None = None,
 ) -> None:
     """Store a participant's email and phone, encrypted (audited without values).
 
@@ -131,6 +132,7 @@ def set_contact(
             "email_set": email is not None,
             "phone_set": phone is not None,
         },
+        reason=reason,
         study_id=participant.study_id,
     )
 

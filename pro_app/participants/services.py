@@ -81,7 +81,13 @@ def issue_link(
     return raw
 
 
-def revoke_links(session: Session, participant: Participant, *, actor: str) -> int:
+def revoke_links(
+    session: Session,
+    participant: Participant,
+    *,
+    actor: str,
+    reason: str | None = None,
+) -> int:
     """Revoke every live link and session of a participant; return links revoked."""
     now = utcnow()
     revoked = _revoke_tokens(session, participant, now)
@@ -99,6 +105,7 @@ def revoke_links(session: Session, participant: Participant, *, actor: str) -> i
         action="link.revoke",
         entity_type="participant",
         entity_id=participant.id,
+        reason=reason,
         study_id=participant.study_id,
     )
     return revoked
@@ -180,7 +187,12 @@ def end_session(session: Session, key: str) -> None:
 
 
 def set_language(
-    session: Session, participant: Participant, language: str, *, actor: str
+    session: Session,
+    participant: Participant,
+    language: str | None,
+    *,
+    actor: str,
+    reason: str | None = None,
 ) -> None:
     """Record a participant's chosen language (audited)."""
     if participant.language == language:
@@ -196,5 +208,6 @@ def set_language(
         entity_id=participant.id,
         old={"language": old},
         new={"language": language},
+        reason=reason,
         study_id=participant.study_id,
     )

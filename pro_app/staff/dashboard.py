@@ -1,17 +1,88 @@
-"""The study dashboard (to be written)."""
+"""The study dashboard: completion matrix, rates and what needs action today."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template, request
+from flask_babel import format_percent
+from flask_babel import lazy_gettext as _l
 
-from pro_app.auth.access import requires
+from pro_app.auth.access import access, requires
 from pro_app.auth.permissions import Permission
-from pro_app.staff import bp
+from pro_app.dbtypes import utcnow
+from pro_app.extensions import db
+from pro_app.staff import bp, queries
+from pro_app.studies.progress import ActionKind, CellState
+
+# Every cell says its state in words; the symbol and colour only repeat it.
+CELL_LABELS = {
+    CellState.COMPLETED: _l("Done"),
+    CellState.IN_PROGRESS: _l("In progress"),
+    CellState.OPEN: _l("Open"),
+    CellState.OVERDUE: _l("Overdue"),
+    CellState.MISSED: _l("Missed"),
+    CellState.NOT_DONE: _l("Not done"),
+    CellState.SCHEDULED: _l("Scheduled"),
+    CellState.CANCELLED: _l("Cancelled"),
+    CellState.EMPTY: _l("No questionnaires"),
+}
+CELL_SYMBOLS = {
+    CellState.COMPLETED: "✓",
+    CellState.IN_PROGRESS: "◐",
+    CellState.OPEN: "○",
+    CellState.OVERDUE: "!",
+    CellState.MISSED: "✗",
+    CellState.NOT_DONE: "–",
+    CellState.SCHEDULED: "·",
+    CellState.CANCELLED: "⊘",
+    CellState.EMPTY: "—",
+}
+# States whose cell also shows "done/planned".
+COUNTED = frozenset(
+    {
+        CellState.COMPLETED,
+        CellState.IN_PROGRESS,
+        CellState.OPEN,
+        CellState.OVERDUE,
+        CellState.MISSED,
+        CellState.NOT_DONE,
+    }
+)
+ACTION_HEADINGS = {
+    ActionKind.OVERDUE: _l("Overdue"),
+    ActionKind.DUE_SOON: _l("Due within two days"),
+    ActionKind.OPENING: _l("Opening today"),
+    ActionKind.MISSED: _l("Missed in the last 14 days"),
+    ActionKind.FAILED_MESSAGE: _l("Messages that failed in the last 14 days"),
+}
+PARTICIPANT_ENDPOINT = "staff.view_participant"
 
 
 @bp.get("/s/<study_code>/")
 @requires(Permission.VIEW)
 def dashboard(study_code: str) -> Any:
-    return render_template("staff/dashboard.html")
+    here = access()
+    sites = queries.visible_sites(db.session, here.study.id, here.site_ids)
+    chosen = next((s for s in sites if s.code == request.args.get("site")), None)
+    shown = [chosen] if chosen else sites
+    board = queries.study_dashboard(
+        db.session, here.study.id, sites={s.id: s.code for s in shown}, now=utcnow()
+    )
+    return render_template(
+        "staff/dashboard.html",
+        board=board,
+        sites=sites,
+        chosen=chosen,
+        verification=queries.last_verification(db.session),
+        # Resolved once per page, not once per cell.
+        labels={state: str(label) for state, label in CELL_LABELS.items()},
+        symbols=CELL_SYMBOLS,
+        counted=COUNTED,
+        headings=ACTION_HEADINGS,
+        format_percent=format_percent,
+        # The participant page may not exist yet: link to it only if it does.
+        participant_endpoint=PARTICIPANT_ENDPOINT
+        if PARTICIPANT_ENDPOINT in current_app.view_functions
+        else None,
+    )

@@ -1,1 +1,146 @@
-"""(to be written)"""
+"""Hand the personal link over at the visit; revoke it; send a reminder now."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import segno
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from pro_app.auth.access import participant_or_404, requires, staff_actor
+from pro_app.auth.forms import ReasonForm
+from pro_app.auth.permissions import Permission
+from pro_app.dbtypes import utcnow
+from pro_app.extensions import db
+from pro_app.notify.senders import senders_from_config
+from pro_app.participants import services as links
+from pro_app.participants.models import Participant, ParticipantStatus
+from pro_app.staff import bp
+from pro_app.staff import participant_services as services
+from pro_app.staff.participant_services import ReminderOutcome
+
+
+def _back(participant: Participant) -> Any:
+    return redirect(
+        url_for(
+            ".view_participant",
+            study_code=participant.study.code,
+            participant_id=participant.id,
+        )
+    )
+
+
+def _qr_svg(url: str) -> Markup:
+    qr = segno.make(url, error="m")
+    # No width/height: the stylesheet sizes it, the viewBox keeps it square.
+    svg = qr.svg_inline(scale=4, dark="#000", light="#fff", omitsize=True)
+    return Markup(svg)  # noqa: S704 (segno's own markup; the URL is in a QR path)
+
+
+@bp.post("/s/<study_code>/participants/<int:participant_id>/link")
+@requires(Permission.HANDOVER)
+def issue_link(study_code: str, participant_id: int) -> Any:
+    participant = participant_or_404(participant_id)
+    if participant.status is not ParticipantStatus.ACTIVE:
+        flash(_("Only an active participant can get a personal link."), "error")
+        return _back(participant)
+    days = current_app.config["ACCESS_TOKEN_DAYS"]
+    token = links.issue_link(
+        db.session, participant, valid_days=days, actor=staff_actor()
+    )
+    db.session.commit()
+    base = current_app.config.get("NOTIFY_BASE_URL") or request.host_url
+    url = f"{base.rstrip('/')}/p/{token}"
+    # Rendered, never redirected to: the raw token exists only in this response
+    # (sent with Cache-Control: no-store, like every page).
+    return render_template(
+        "staff/handover.html",
+        participant=participant,
+        link=url,
+        qr=_qr_svg(url),
+        expires=format_date(utcnow() + timedelta(days=days), "long"),
+    )
+
+
+@bp.post("/s/<study_code>/participants/<int:participant_id>/link/revoke")
+@requires(Permission.HANDOVER)
+def revoke_link(study_code: str, participant_id: int) -> Any:
+    participant = participant_or_404(participant_id)
+    form = ReasonForm(prefix="revoke")
+    if not form.validate_on_submit():
+        flash(_("A reason is needed to revoke the personal link."), "error")
+        return _back(participant)
+    revoked = links.revoke_links(
+        db.session, participant, actor=staff_actor(), reason=form.reason.data
+    )
+    db.session.commit()
+    flash(
+        _(
+            "Personal links revoked: %(n)d. Open sessions have ended.",
+            n=revoked,
+        ),
+        "ok",
+    )
+    return _back(participant)
+
+
+@bp.post("/s/<study_code>/participants/<int:participant_id>/remind")
+@requires(Permission.HANDOVER)
+def remind_now(study_code: str, participant_id: int) -> Any:
+    participant = participant_or_404(participant_id)
+    config = current_app.config
+    channels = senders_from_config(config, current_app.instance_path).channels
+    now = utcnow()
+    result = services.remind_now(
+        db.session,
+        participant,
+        now=now,
+        data_key=config["DATA_KEY"],
+        channels=channels,
+        actor=staff_actor(),
+    )
+    db.session.commit()
+    messages = {
+        ReminderOutcome.NOT_ACTIVE: _("This participant is not active."),
+        ReminderOutcome.NO_OPEN_WINDOW: _(
+            "No questionnaire is open for this participant: there is nothing "
+            "to remind them of."
+        ),
+        ReminderOutcome.OPTED_OUT: _(
+            "This participant asked not to receive messages. No reminder was sent."
+        ),
+        ReminderOutcome.NO_CONTACT: _(
+            "There is no email address or phone number to send a reminder to."
+        ),
+        ReminderOutcome.ALREADY_QUEUED: _("A reminder is already waiting to be sent."),
+    }
+    if result.outcome is not ReminderOutcome.QUEUED:
+        flash(messages[result.outcome], "error")
+        return _back(participant)
+    channels = ", ".join(r.channel for r in result.rows)
+    if result.due_at > now:
+        local = result.due_at.astimezone(ZoneInfo(participant.timezone))
+        flash(
+            _(
+                "Reminder queued (%(channels)s). It is quiet hours for the "
+                "participant: it will be sent at %(at)s their time.",
+                channels=channels,
+                at=format_datetime(local, "short", rebase=False),
+            ),
+            "ok",
+        )
+    else:
+        flash(
+            _(
+                "Reminder queued (%(channels)s). The reminder job sends it "
+                "within a few minutes.",
+                channels=channels,
+            ),
+            "ok",
+        )
+    return _back(participant)

@@ -30,9 +30,10 @@ def list_studies() -> Any:
     user = current_staff().user
     studies = db.session.scalars(
         select(Study)
-        .join(StudyRole, StudyRole.study_id == Study.id)
-        .where(StudyRole.user_id == user.id)
-        .distinct()
+        # A subquery, not DISTINCT: PostgreSQL cannot compare JSON columns.
+        .where(
+            Study.id.in_(select(StudyRole.study_id).where(StudyRole.user_id == user.id))
+        )
         .order_by(Study.code)
     ).all()
     if len(studies) == 1 and not user.is_admin:

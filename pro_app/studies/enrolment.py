@@ -2,6 +2,9 @@
 
 Each re-plans only the assignments nobody has started (see ``planning``), and
 every change carries the reason given by the trial team into the audit trail.
+Queued invitations and reminders follow: a move re-plans the participant's
+outbox (given the data key that decrypts their contact details), and a
+withdrawal cancels every message not yet sent.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from sqlalchemy.orm import Session
 
 from pro_app.audit.services import record
 from pro_app.dbtypes import utcnow
+from pro_app.notify.planning import cancel_pending
+from pro_app.notify.planning import replan as replan_messages
 from pro_app.participants.models import Participant, ParticipantStatus
 from pro_app.participants.services import revoke_links
+from pro_app.studies.locks import DataLocked, ensure_unlocked
 from pro_app.studies.models import Assignment
 from pro_app.studies.planning import AssignmentChange, cancel, is_not_started, replan
 from pro_app.studies.rules import AssignmentStatus
@@ -32,6 +38,19 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
+def _require_unlocked(
+    session: Session,
+    participant: Participant | None = None,
+    assignment: Assignment | None = None,
+) -> None:
+    try:
+        ensure_unlocked(session, participant=participant, assignment=assignment)
+    except DataLocked as exc:
+        raise ScheduleError(
+            "the data are locked by a data manager; unlock them first"
+        ) from exc
+
+
 def _require_active(participant: Participant) -> None:
     if participant.status is not ParticipantStatus.ACTIVE:
         raise ScheduleError(f"participant {participant.subject_id} is not active")
@@ -46,12 +65,15 @@ def _change_participant(
     actor: str,
     reason: str,
     now: datetime | None,
+    data_key: str | None,
 ) -> list[AssignmentChange]:
     reason = _require_reason(reason)
     _require_active(participant)
+    _require_unlocked(session, participant=participant)
     old = getattr(participant, field)
     if old == value:
         return []
+    now = now or utcnow()
     setattr(participant, field, value)
     session.flush()
     record(
@@ -65,7 +87,11 @@ def _change_participant(
         reason=reason,
         study_id=participant.study_id,
     )
-    return replan(session, participant, actor=actor, reason=reason, now=now)
+    changes = replan(session, participant, actor=actor, reason=reason, now=now)
+    if data_key is not None:
+        # Unsent messages were timed for the old windows: plan them afresh.
+        replan_messages(session, participant.id, now, data_key=data_key)
+    return changes
 
 
 def move_day0(
@@ -76,10 +102,22 @@ def move_day0(
     actor: str,
     reason: str,
     now: datetime | None = None,
+    data_key: str | None = None,
 ) -> list[AssignmentChange]:
-    """Move Day 0 (e.g. a rescheduled infusion) and every not-started assignment."""
+    """Move Day 0 (e.g. a rescheduled infusion) and every not-started assignment.
+
+    Args:
+        data_key: the contact-details key; given, the outbox is re-planned too.
+    """
     return _change_participant(
-        session, participant, "day0", new_day0, actor=actor, reason=reason, now=now
+        session,
+        participant,
+        "day0",
+        new_day0,
+        actor=actor,
+        reason=reason,
+        now=now,
+        data_key=data_key,
     )
 
 
@@ -91,14 +129,26 @@ def change_timezone(
     actor: str,
     reason: str,
     now: datetime | None = None,
+    data_key: str | None = None,
 ) -> list[AssignmentChange]:
-    """Record a participant's new time zone and re-plan their not-started windows."""
+    """Record a participant's new time zone and re-plan their not-started windows.
+
+    Args:
+        data_key: the contact-details key; given, the outbox is re-planned too.
+    """
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ScheduleError(f"{timezone!r} is not an IANA time zone") from None
     return _change_participant(
-        session, participant, "timezone", timezone, actor=actor, reason=reason, now=now
+        session,
+        participant,
+        "timezone",
+        timezone,
+        actor=actor,
+        reason=reason,
+        now=now,
+        data_key=data_key,
     )
 
 
@@ -112,10 +162,13 @@ def withdraw(
 ) -> list[AssignmentChange]:
     """Withdraw a participant: cancel what has not started, revoke their links.
 
+    Messages not yet sent are cancelled too (the sender would re-check anyway).
+
     Answers already given, scores and started assignments are kept as they are.
     """
     reason = _require_reason(reason)
     _require_active(participant)
+    _require_unlocked(session, participant=participant)
     now = now or utcnow()
     old = participant.status
     participant.status = ParticipantStatus.WITHDRAWN
@@ -141,7 +194,9 @@ def withdraw(
         for a in assignments
         if is_not_started(a, now)
     ]
-    revoke_links(session, participant, actor=actor)
+    # The stored text is not the team's reason: outbox errors never hold free text.
+    cancel_pending(session, participant.id, reason="participant withdrawn")
+    revoke_links(session, participant, actor=actor, reason=reason)
     return changes
 
 
@@ -150,6 +205,7 @@ def mark_not_done(
 ) -> Assignment:
     """Record that an assignment will not be done (staff decision, with a reason)."""
     reason = _require_reason(reason)
+    _require_unlocked(session, assignment=assignment)
     if assignment.status in (AssignmentStatus.COMPLETED, AssignmentStatus.CANCELLED):
         raise ScheduleError(f"assignment {assignment.id} is {assignment.status}")
     if assignment.status is AssignmentStatus.NOT_DONE:

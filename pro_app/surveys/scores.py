@@ -20,6 +20,7 @@ from pro_app.catalog import Catalog
 from pro_app.dbtypes import utcnow
 from pro_app.participants.models import Participant
 from pro_app.scoring import ScaleScore, score_answers
+from pro_app.studies.locks import is_locked
 from pro_app.studies.models import Assignment, Study
 from pro_app.surveys.models import Answer, Score, Submission, SubmissionStatus
 
@@ -166,7 +167,8 @@ def recompute(
     """Re-score every completed submission (of one study, or all).
 
     Returns (submissions scored, submissions whose scores changed). Each
-    change is audited with the old and new values.
+    change is audited with the old and new values. Submissions under an
+    active data lock are left as they are (and not counted).
     """
     query = (
         select(Submission, Study)
@@ -180,6 +182,9 @@ def recompute(
         query = query.where(Study.code == study_code)
     scored = changed = 0
     for submission, study in session.execute(query).all():
+        if is_locked(session, submission.assignment) is not None:
+            # Locked data keeps the scores it had; re-score after unlocking.
+            continue
         before = {s.scale_id: _summary(s) for s in current_scores(session, submission)}
         score_submission(
             session,

@@ -17,6 +17,7 @@ from pro_app.audit.services import record
 from pro_app.catalog import Catalog, Instrument, Item
 from pro_app.dbtypes import utcnow
 from pro_app.participants.models import Participant
+from pro_app.studies.locks import ensure_unlocked
 from pro_app.studies.models import Assignment
 from pro_app.studies.rules import AssignmentStatus, effective_status, is_answerable
 from pro_app.surveys.models import Answer, Mode, Submission, SubmissionStatus
@@ -110,6 +111,7 @@ def start_or_resume(
     if assignment.submission is not None:
         return assignment.submission
     _check_open(assignment, now)
+    ensure_unlocked(session, assignment=assignment)
     try:
         with session.begin_nested():
             submission = Submission(
@@ -183,6 +185,8 @@ def save_answer(
     """
     now = now or utcnow()
     _check_open(submission.assignment, now)
+    # Raises DataLocked (pro_app.studies.locks) under an active lock.
+    ensure_unlocked(session, assignment=submission.assignment)
     validate_code(item, code)
     for attempt in range(_SAVE_ATTEMPTS):
         try:
@@ -283,6 +287,7 @@ def submit(
     if submission.status is SubmissionStatus.COMPLETED:
         return False
     _check_open(submission.assignment, now)
+    ensure_unlocked(session, assignment=submission.assignment)
     won = session.execute(
         update(Submission)
         .where(

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -31,6 +32,7 @@ from pro_app.participants.login import (
     log_out,
     participant_required,
 )
+from pro_app.studies.locks import DataLocked
 from pro_app.studies.models import Assignment
 from pro_app.studies.rules import AssignmentStatus
 from pro_app.surveys import services
@@ -43,6 +45,22 @@ bp = Blueprint("surveys", __name__)
 log = logging.getLogger(__name__)
 
 ANSWERABLE = (AssignmentStatus.OPEN, AssignmentStatus.IN_PROGRESS)
+
+
+@bp.errorhandler(DataLocked)
+def data_locked(error: DataLocked) -> Any:
+    # The study team locked this data for checking; nothing was saved.
+    db.session.rollback()
+    body = render_template(
+        "errors/error.html",
+        title=_("These answers cannot be changed now"),
+        message=_(
+            "Your study team is checking these answers and has locked them, so "
+            "nothing was saved. If you have questions, please contact your "
+            "study team."
+        ),
+    )
+    return body, 409
 
 
 def _link_failed(response: Any) -> bool:

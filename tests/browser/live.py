@@ -155,7 +155,9 @@ class LiveApp:
                 )
             if submit:
                 services.submit(
-                    session, submission, actor="system:test",
+                    session,
+                    submission,
+                    actor="system:test",
                     catalog=self.app.extensions["pro_catalog"],
                 )
             session.commit()

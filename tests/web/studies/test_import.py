@@ -261,7 +261,8 @@ def test_cli_amendment_replans_queued_messages(app, session, tmp_path):
     assert result.exit_code == 0, result.output
     session.expire_all()
     opens = min(
-        a.opens_at for a in session.scalars(select(Assignment))
+        a.opens_at
+        for a in session.scalars(select(Assignment))
         if a.timepoint.code == "BL"
     )
     assert opens > utcnow()

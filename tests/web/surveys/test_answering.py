@@ -265,8 +265,12 @@ def test_change_from_review_returns_to_review(logged_in, session):
     assert 'value="next"' not in page
     response = logged_in.client.post(
         link,
-        data={"csrf_token": csrf_from(page), "item_id": "Global01",
-              "item_Global01": "2", "nav": "review"},
+        data={
+            "csrf_token": csrf_from(page),
+            "item_id": "Global01",
+            "item_Global01": "2",
+            "nav": "review",
+        },
     )
     assert response.headers["Location"] == f"/a/{aid}/review"
     assert _answers(session)[-1].code == 2

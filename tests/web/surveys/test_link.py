@@ -143,7 +143,5 @@ def test_revoking_ends_the_link_and_every_open_session(client, session):
     session.commit()
     assert client.get("/home").status_code == 401
     assert client.get(f"/p/{token}").status_code == 404
-    event = session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "link.revoke")
-    )
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "link.revoke"))
     assert event.actor == "staff:1"

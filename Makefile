@@ -53,7 +53,7 @@ check-pg:
 test: install-test translations check-pg
 	$(PY) -m pytest
 	# The same database-facing tests against a throw-away PostgreSQL cluster.
-	pg_virtualenv -v $(PG_VERSION) env PRO_TEST_DATABASE_URL=postgresql+psycopg:// \
+	pg_virtualenv -t -v $(PG_VERSION) env PRO_TEST_DATABASE_URL=postgresql+psycopg:// \
 		$(PY) -m pytest -m "not browser" tests/web tests/test_migrations.py
 
 lint: install-test

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pro_app.exports import codebook, stats, writers
+from pro_app.exports import codebook, sdtm, stats, writers
 from pro_app.exports.layout import ExportFile, ExportPlan, RecordSource
 
 Build = Callable[[ExportPlan, RecordSource], list[ExportFile]]
@@ -59,5 +59,6 @@ for _format in (
     Format("codebook", "Codebook (CSV and HTML)", codebook.codebook_csv),
     Format("spss", "SPSS .sav per instrument, labelled", stats.spss),
     Format("stata", "Stata .dta per instrument, labelled", stats.stata),
+    Format("sdtm", "CDISC SDTM QS (CSV, XPORT v5) and define listing", sdtm.sdtm),
 ):
     register(_format)

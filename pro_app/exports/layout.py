@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
@@ -60,6 +60,10 @@ class SubmissionRecord:
     completed_at: datetime
     answers: Mapping[str, tuple[int | None, bool]]
     scores: tuple[ScoreRow, ...]
+    # Visit context for the CDISC formats (SDTM VISITNUM/VISIT/QSDY, ODM).
+    visit_num: int | None = None
+    visit: str | None = None
+    day0: date | None = None
 
     @property
     def corrected(self) -> bool:

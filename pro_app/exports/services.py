@@ -185,6 +185,9 @@ _CONTEXT = (
         Submission.language,
         Submission.mode,
         Submission.completed_at,
+        Timepoint.position,
+        Timepoint.label,
+        Participant.day0,
     )
     .join(Assignment, Submission.assignment_id == Assignment.id)
     .join(Participant, Assignment.participant_id == Participant.id)
@@ -313,6 +316,9 @@ def _read_batch(
             completed_at=row[9],
             answers=answers.get(sid, {}),
             scores=tuple(scores.get(sid, ())),
+            visit_num=row[10],
+            visit=row[11],
+            day0=row[12],
         )
     return records
 

@@ -38,6 +38,7 @@ FORMAT_LABELS = {
     "codebook": _l("Codebook (CSV and HTML)"),
     "spss": _l("SPSS (.sav), one file per instrument"),
     "stata": _l("Stata (.dta), one file per instrument"),
+    "sdtm": _l("CDISC SDTM QS dataset (CSV and SAS XPORT), define listing"),
 }
 DEFAULT_FORMATS = ["csv-long", "csv-wide", "scores", "codebook"]
 # A guess of a long-format row's size, to know when a member needs Zip64.

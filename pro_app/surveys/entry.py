@@ -32,6 +32,7 @@ from pro_app.surveys.services import (
     SurveyError,
     _append_answer,
     current_answers,
+    record_completion,
     validate_code,
 )
 
@@ -241,44 +242,8 @@ def enter_paper(
             new={"item_id": item.id, "code": code, "submission_id": submission.id},
             study_id=study_id,
         )
-    _complete(session, submission, assignment, actor=actor, catalog=catalog, now=now)
+    record_completion(session, submission, actor=actor, catalog=catalog, now=now)
     return submission
-
-
-def _complete(
-    session: Session,
-    submission: Submission,
-    assignment: Assignment,
-    *,
-    actor: str,
-    catalog: Catalog,
-    now: datetime,
-) -> None:
-    # As ``services.submit`` after its window check: status, audit, scores.
-    assignment.status = AssignmentStatus.COMPLETED
-    assignment.completed_at = now
-    answers = current_answers(session, submission)
-    record(
-        session,
-        actor=actor,
-        action="submission.complete",
-        entity_type="submission",
-        entity_id=submission.id,
-        new={
-            "status": SubmissionStatus.COMPLETED.value,
-            "answered": sum(a.code is not None for a in answers.values()),
-            "skipped": sum(a.code is None for a in answers.values()),
-        },
-        study_id=assignment.participant.study_id,
-    )
-    score_submission(
-        session,
-        submission,
-        catalog=catalog,
-        settings=assignment.participant.study.settings or {},
-        actor=actor,
-        now=now,
-    )
 
 
 def correct_answer(

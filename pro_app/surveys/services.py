@@ -300,6 +300,30 @@ def submit(
     session.expire(submission)
     if won.rowcount != 1:
         return False
+    record_completion(
+        session,
+        submission,
+        actor=actor,
+        catalog=catalog,
+        now=now,
+        old={"status": SubmissionStatus.IN_PROGRESS.value},
+    )
+    return True
+
+
+def record_completion(
+    session: Session,
+    submission: Submission,
+    *,
+    actor: str,
+    catalog: Catalog,
+    now: datetime,
+    old: dict[str, str] | None = None,
+) -> None:
+    """Mark the assignment of a just-completed submission done, audit it, score it.
+
+    The one completion path for participant submissions and staff entry.
+    """
     assignment = submission.assignment
     assignment.status = AssignmentStatus.COMPLETED
     assignment.completed_at = now
@@ -310,7 +334,7 @@ def submit(
         action="submission.complete",
         entity_type="submission",
         entity_id=submission.id,
-        old={"status": SubmissionStatus.IN_PROGRESS.value},
+        old=old,
         new={
             "status": SubmissionStatus.COMPLETED.value,
             "answered": sum(a.code is not None for a in answers.values()),
@@ -318,13 +342,11 @@ def submit(
         },
         study_id=assignment.participant.study_id,
     )
-    study = assignment.participant.study
     score_submission(
         session,
         submission,
         catalog=catalog,
-        settings=study.settings or {},
+        settings=assignment.participant.study.settings or {},
         actor=actor,
         now=now,
     )
-    return True

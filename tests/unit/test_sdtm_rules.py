@@ -1,0 +1,138 @@
+"""The SDTM IG QS rules (``sdtm_rules.check_qs``) catch each kind of error,
+and the rows the SDTM writer makes pass them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from pro_app.catalog import load_catalog
+from pro_app.config import DEFAULTS
+from pro_app.exports.layout import ExportFilters, ExportPlan, SubmissionRecord
+from pro_app.exports.sdtm import COLUMNS, QsRows, number_text, study_day
+from pro_app.exports.sdtm_map import (
+    MappingError,
+    instruments_dir,
+    load_mapping,
+)
+from pro_app.exports.sdtm_rules import check_qs
+
+GOOD = {
+    "STUDYID": "S-1",
+    "DOMAIN": "QS",
+    "USUBJID": "S-1-001",
+    "QSSEQ": 1,
+    "QSTESTCD": "R3601",
+    "QSTEST": "R3601-In general, would you say",
+    "QSCAT": "RAND-36 V1.0",
+    "QSSCAT": "",
+    "QSORRES": "Excellent",
+    "QSSTRESC": "1",
+    "QSSTRESN": 1.0,
+    "QSSTAT": "",
+    "QSREASND": "",
+    "QSDRVFL": "",
+    "QSEVLINT": "-P4W",
+    "VISITNUM": 1,
+    "VISIT": "Baseline",
+    "QSDTC": "2025-03-10T10:07:00",
+    "QSDY": 1,
+}
+
+
+def test_a_good_row_passes():
+    assert check_qs([GOOD]) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"STUDYID": ""}, "required STUDYID"),
+        ({"DOMAIN": "QX"}, "DOMAIN is not QS"),
+        ({"QSTESTCD": "R36000001"}, "QSTESTCD longer than 8"),
+        ({"QSTESTCD": "1BAD"}, "not a valid SAS name"),
+        ({"QSTEST": "x" * 41}, "QSTEST longer than 40"),
+        ({"QSORRES": "x" * 201, "QSSTRESC": "1"}, "longer than 200"),
+        ({"QSSTAT": "NOT DONE"}, "NOT DONE with a result"),
+        ({"QSREASND": "NOT ANSWERED"}, "QSREASND without QSSTAT"),
+        ({"QSSTAT": "MISSING", "QSREASND": "x"}, "is not NOT DONE"),
+        (
+            {"QSSTAT": "NOT DONE", "QSORRES": "", "QSSTRESC": "", "QSSTRESN": None},
+            "NOT DONE without QSREASND",
+        ),
+        ({"QSORRES": "", "QSSTRESC": "", "QSSTRESN": None}, "no result and no"),
+        ({"QSSTRESN": 2.0}, "differs from QSSTRESC"),
+        ({"QSDRVFL": "N"}, "QSDRVFL"),
+        ({"QSDTC": "10/03/2025"}, "not ISO 8601"),
+        ({"QSEVLINT": "4 weeks"}, "not an ISO 8601 duration"),
+        ({"QSDY": 0}, "no day 0"),
+    ],
+)
+def test_each_rule_catches_its_error(change, problem):
+    problems = check_qs([{**GOOD, **change}])
+    assert any(problem in p for p in problems), problems
+
+
+def test_repeated_sequence_and_key_are_caught():
+    again = {**GOOD, "QSTESTCD": "R3602"}
+    assert any("QSSEQ 1 repeated" in p for p in check_qs([GOOD, again]))
+    same_key = {**GOOD, "QSSEQ": 2}
+    assert any("natural key" in p for p in check_qs([GOOD, same_key]))
+    other_subject = {**GOOD, "USUBJID": "S-1-002"}
+    assert check_qs([GOOD, other_subject]) == []
+
+
+def test_study_day_has_no_day_zero():
+    day0 = date(2025, 3, 10)
+    assert study_day(day0, day0) == 1
+    assert study_day(date(2025, 3, 9), day0) == -1
+    assert study_day(date(2025, 4, 7), day0) == 29
+    assert study_day(day0, None) is None
+
+
+def test_number_text():
+    assert number_text(50.0) == "50"
+    assert number_text(47.35) == "47.35"
+
+
+def test_every_instrument_is_mapped_within_the_limits():
+    catalog = load_catalog(DEFAULTS["INSTRUMENTS_DIR"])
+    for instrument in catalog.instruments:
+        mapping = load_mapping(instrument, instruments_dir())
+        assert set(mapping.items) == {i.id for i in instrument.items}
+        assert set(mapping.scores) == {s.id for s in instrument.scales}
+        assert mapping.source == "sponsor-defined"
+
+
+def test_a_missing_mapping_is_refused(tmp_path):
+    catalog = load_catalog(DEFAULTS["INSTRUMENTS_DIR"])
+    with pytest.raises(MappingError, match="no SDTM mapping"):
+        load_mapping(catalog.get("rand36"), tmp_path)
+
+
+def test_writer_rows_pass_the_rules():
+    catalog = load_catalog(DEFAULTS["INSTRUMENTS_DIR"])
+    instrument = catalog.get("promis29")
+    when = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+    plan = ExportPlan("S-1", 1, ExportFilters(), (instrument,), when)
+    answers = {item.id: (item.codes[0], False) for item in instrument.items}
+    answers[instrument.items[0].id] = (None, False)
+    records = [
+        SubmissionRecord(
+            n, "01", "Europe/Berlin", subject, tp, "promis29", "2.1", "en",
+            "self", when, answers, (), visit_num=visit, visit=tp,
+            day0=date(2025, 3, 10),
+        )
+        for n, (subject, tp, visit) in enumerate(
+            [("001", "BL", 1), ("001", "W4", 2), ("002", "BL", 1)]
+        )
+    ]  # fmt: skip
+    maker = QsRows(plan)
+    rows = [
+        dict(zip(COLUMNS, r, strict=True)) for rec in records for r in maker.rows(rec)
+    ]
+    assert len(rows) == 3 * len(instrument.items)
+    assert check_qs(rows) == []
+    assert [r["QSSEQ"] for r in rows if r["USUBJID"] == "S-1-002"][0] == 1
+    assert rows[0]["QSSTAT"] == "NOT DONE"

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import gzip
 import logging
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from repo_path import use_repo  # noqa: E402  (benchmarks/ is on sys.path)
+
+use_repo()
 
 from playwright.sync_api import Browser, Response, sync_playwright  # noqa: E402
 

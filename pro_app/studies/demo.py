@@ -38,7 +38,7 @@ def load_demo(
 ) -> tuple[Participant, str]:
     """Create the demo study and participant if absent; issue a fresh link.
 
-    The participant's Day 0 is two days from ``today``, so the baseline
+    The participant's Day 0 is four days from ``today``, so the baseline
     questionnaires are open now. The study is imported only when absent, so a
     second run neither amends it nor moves anything.
     """
@@ -59,7 +59,7 @@ def load_demo(
             study,
             site=study.sites[0],
             subject_id=DEMO_SUBJECT,
-            day0=today + timedelta(days=2),
+            day0=today + timedelta(days=4),
             timezone=study.timezone,
             language=None,
             actor=ACTOR,

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
+from pro_app.auth.services import user_by_email
 from pro_app.dbtypes import utcnow
 from pro_app.notify.planning import replan
 from pro_app.participants.contact import set_contact
@@ -25,6 +26,7 @@ from pro_app.studies import locks
 from pro_app.studies.models import Assignment, Timepoint
 from pro_app.surveys import entry
 from pro_app.surveys.models import Mode, Submission
+from pro_app.surveys.services import current_answers
 from tests.browser.live import PHONE, LiveApp
 from tests.browser.pages import path_of
 from tests.browser.staff_pages import DESKTOP, Demo, Login, load_demo_study, sign_in
@@ -69,12 +71,14 @@ def seeded(live: LiveApp) -> Seeded:
         # for the paper entry form.
         newcomer = demo.participants["LK-001"]
         paper = _baseline(session, newcomer, "promis_global")
+        # Today where the participant lives: the entry refuses future days.
+        today = utcnow().astimezone(ZoneInfo(paper.participant.timezone)).date()
         instrument = catalog.get(paper.instrument_id, paper.instrument_version)
         entry.enter_paper(
             session,
             paper,
             entry.PaperEntry(
-                administered_on=date.today(),
+                administered_on=today,
                 mode=Mode.PAPER,
                 language="en",
                 answers={item.id: item.codes[0] for item in instrument.items},
@@ -97,11 +101,12 @@ def seeded(live: LiveApp) -> Seeded:
         item = catalog.get("promis_global", submission.instrument_version).item(
             CORRECTED_ITEM
         )
+        was = current_answers(session, submission)[CORRECTED_ITEM].code
         entry.correct_answer(
             session,
             submission,
             item,
-            item.codes[-1],
+            next(code for code in reversed(item.codes) if code != was),
             actor=ACTOR,
             reason="Transcription error on the source form",
             catalog=catalog,
@@ -129,8 +134,6 @@ def seeded(live: LiveApp) -> Seeded:
         session.commit()
         corrected = submission.id
     with live.session() as session:
-        from pro_app.auth.services import user_by_email
-
         coordinator = user_by_email(session, demo.logins["coordinator"].email)
         assert coordinator is not None
         coordinator_id = coordinator.id
@@ -155,9 +158,7 @@ def admin_state(chromium: Browser, live: LiveApp, seeded: Seeded) -> dict[str, A
 
 
 @pytest.fixture
-def browse(
-    chromium: Browser, live: LiveApp
-) -> Iterator[Callable[..., BrowserContext]]:
+def browse(chromium: Browser, live: LiveApp) -> Iterator[Callable[..., BrowserContext]]:
     """Open a context (desktop unless told) with the given storage state."""
     contexts: list[BrowserContext] = []
 
@@ -236,9 +237,7 @@ GET_PAGES = [
 
 
 @pytest.mark.parametrize("name", GET_PAGES)
-def test_staff_page_has_no_wcag21_aa_violations(
-    browse, seeded, admin_state, axe, name
-):
+def test_staff_page_has_no_wcag21_aa_violations(browse, seeded, admin_state, axe, name):
     path, shows = get_pages(seeded)[name]
     page = browse(storage_state=admin_state).new_page()
     open_page(page, path)
@@ -257,9 +256,7 @@ def test_staff_page_on_a_phone_has_no_wcag21_aa_violations(
     check(axe, page, f"{name} (phone)")
 
 
-def test_participant_page_shows_charts_and_corrections(
-    browse, seeded, admin_state
-):
+def test_participant_page_shows_charts_and_corrections(browse, seeded, admin_state):
     # What the participant page test above ran axe over.
     path, _shows = get_pages(seeded)["participant"]
     page = browse(storage_state=admin_state).new_page()

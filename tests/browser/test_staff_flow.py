@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import segno
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import select
 
 from pro_app.surveys.models import Score, Submission, SubmissionStatus
@@ -33,7 +33,7 @@ def desk(chromium: Browser, live: LiveApp) -> Iterator[BrowserContext]:
     context.close()
 
 
-def baseline_cell(page: Page, subject_id: str):
+def baseline_cell(page: Page, subject_id: str) -> Locator:
     """The dashboard matrix cell of a participant's baseline (BL) timepoint."""
     row = page.locator("table.dash-matrix tbody tr").filter(
         has=page.get_by_role("rowheader", name=subject_id)
@@ -188,9 +188,9 @@ def test_enrol_hand_over_answer_and_see_it_on_the_dashboard(
         chart = figure.get_by_role("img", name=name)
         expect(chart).to_be_visible()
         expect(chart.locator("circle.chart-point")).to_have_count(1)
-        expect(chart.locator("text").filter(has_text=re.compile(r"^BL$"))).to_have_count(
-            1
-        )
+        expect(
+            chart.locator("text").filter(has_text=re.compile(r"^BL$"))
+        ).to_have_count(1)
         expect(chart.locator("text", has_text=shown)).to_have_count(1)
         table_row = scores.get_by_role("row").filter(
             has=page.get_by_role("rowheader", name=name, exact=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pro_app.exports import codebook, sdtm, stats, writers
+from pro_app.exports import codebook, fhir, odm, sdtm, stats, writers
 from pro_app.exports.layout import ExportFile, ExportPlan, RecordSource
 
 Build = Callable[[ExportPlan, RecordSource], list[ExportFile]]
@@ -60,5 +60,10 @@ for _format in (
     Format("spss", "SPSS .sav per instrument, labelled", stats.spss),
     Format("stata", "Stata .dta per instrument, labelled", stats.stata),
     Format("sdtm", "CDISC SDTM QS (CSV, XPORT v5) and define listing", sdtm.sdtm),
+    Format("odm", "CDISC ODM 1.3.2 XML with audit records", odm.odm),
+    Format("fhir", "HL7 FHIR R4 Bundle (JSON)", fhir.bundle),
+    Format(
+        "fhir-ndjson", "HL7 FHIR R4 NDJSON, one file per resource type", fhir.ndjson
+    ),
 ):
     register(_format)

@@ -64,6 +64,9 @@ class SubmissionRecord:
     visit_num: int | None = None
     visit: str | None = None
     day0: date | None = None
+    # Item id -> (actor, answered_at, reason) of the current answer; read only
+    # for a writer that asks for it (``audit=True``: ODM).
+    audit: Mapping[str, tuple[str, datetime, str | None]] = field(default_factory=dict)
 
     @property
     def corrected(self) -> bool:
@@ -302,6 +305,7 @@ class RecordSource(Protocol):
         *,
         answers: bool = True,
         scores: bool = True,
+        audit: bool = False,
     ) -> Iterator[SubmissionRecord]: ...
 
 

@@ -215,6 +215,13 @@ _ANSWERS = (
     .join(Submission, Answer.submission_id == Submission.id)
     .where(Answer.submission_id.in_(_IDS), Answer.replaced_at.is_(None))
 )
+_AUDIT = select(
+    Answer.submission_id,
+    Answer.item_id,
+    Answer.actor,
+    Answer.answered_at,
+    Answer.reason,
+).where(Answer.submission_id.in_(_IDS), Answer.replaced_at.is_(None))
 _SCORES = (
     select(
         Score.submission_id,
@@ -241,6 +248,7 @@ def iter_records(
     *,
     answers: bool = True,
     scores: bool = True,
+    audit: bool = False,
     batch_size: int = BATCH_SIZE,
     end_batch: Callable[[], None] | None = None,
 ) -> Iterator[SubmissionRecord]:
@@ -250,13 +258,14 @@ def iter_records(
         instrument: only this instrument id (one file per instrument).
         answers, scores: False leaves them out (empty) for a writer that
             does not use them.
+        audit: also read who wrote each current answer, when and why.
         end_batch: called after each batch is read; the boundary passes
             ``session.rollback`` to end the read transaction (reads only).
     """
     ids = submission_ids(session, plan, instrument)
     for start in range(0, len(ids), batch_size):
         batch = ids[start : start + batch_size].tolist()
-        records = _read_batch(session, batch, answers, scores)
+        records = _read_batch(session, batch, answers, scores, audit)
         if end_batch is not None:
             end_batch()
         for submission_id in batch:
@@ -271,7 +280,11 @@ def record_source(
     """The plan's records as writers ask for them (see ``iter_records``)."""
 
     def source(
-        instrument: str | None = None, *, answers: bool = True, scores: bool = True
+        instrument: str | None = None,
+        *,
+        answers: bool = True,
+        scores: bool = True,
+        audit: bool = False,
     ) -> Iterator[SubmissionRecord]:
         return iter_records(
             session,
@@ -279,6 +292,7 @@ def record_source(
             instrument,
             answers=answers,
             scores=scores,
+            audit=audit,
             end_batch=end_batch,
         )
 
@@ -286,7 +300,11 @@ def record_source(
 
 
 def _read_batch(
-    session: Session, batch: list[int], with_answers: bool, with_scores: bool
+    session: Session,
+    batch: list[int],
+    with_answers: bool,
+    with_scores: bool,
+    with_audit: bool = False,
 ) -> dict[int, SubmissionRecord]:
     # Core rows through the session's connection: the ORM's row processing
     # would cost more than the query for millions of answers.
@@ -300,6 +318,10 @@ def _read_batch(
     if with_scores:
         for row in connection.execute(_SCORES, params):
             scores[row[0]].append(ScoreRow._make(row[1:]))
+    audit: dict[int, dict[str, tuple[str, datetime, str | None]]] = defaultdict(dict)
+    if with_audit:
+        for sid, item_id, actor, at, reason in connection.execute(_AUDIT, params):
+            audit[sid][item_id] = (actor, at, reason)
     records = {}
     for row in connection.execute(_CONTEXT, params):
         sid = row[0]
@@ -319,6 +341,7 @@ def _read_batch(
             visit_num=row[10],
             visit=row[11],
             day0=row[12],
+            audit=audit.get(sid, {}),
         )
     return records
 

@@ -39,6 +39,9 @@ FORMAT_LABELS = {
     "spss": _l("SPSS (.sav), one file per instrument"),
     "stata": _l("Stata (.dta), one file per instrument"),
     "sdtm": _l("CDISC SDTM QS dataset (CSV and SAS XPORT), define listing"),
+    "odm": _l("CDISC ODM 1.3.2 XML: metadata, data and audit records"),
+    "fhir": _l("HL7 FHIR R4 Bundle (JSON)"),
+    "fhir-ndjson": _l("HL7 FHIR R4 NDJSON (large studies)"),
 }
 DEFAULT_FORMATS = ["csv-long", "csv-wide", "scores", "codebook"]
 # A guess of a long-format row's size, to know when a member needs Zip64.

@@ -1,0 +1,272 @@
+"""``fhir``/``fhir-ndjson``: HL7 FHIR R4 (4.0.1) resources, as a Bundle or NDJSON.
+
+A ``Questionnaire`` per instrument version in scope, a ``QuestionnaireResponse``
+per completed submission and an ``Observation`` per current score (its SE a
+component, ``derivedFrom`` the response). Both files are streamed: each
+resource is one JSON object, written as its record arrives.
+
+No LOINC codes: none could be verified for these instrument versions and
+their scores, so codes use the app's own systems (``SYSTEM_BASE``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pro_app.catalog import Instrument
+from pro_app.exports.layout import (
+    ExportFile,
+    ExportPlan,
+    RecordSource,
+    SubmissionRecord,
+)
+from pro_app.exports.writers import CHUNK
+
+FHIR_VERSION = "4.0.1"
+#: Base of the app's canonical URLs and code systems (not resolvable).
+SYSTEM_BASE = "urn:pro-app"
+ORDINAL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+SURVEY = {
+    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+    "code": "survey",
+    "display": "Survey",
+}
+ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+UCUM = "http://unitsofmeasure.org"
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, SYSTEM_BASE)
+
+
+def canonical(instrument_id: str) -> str:
+    """The Questionnaire's canonical URL (without version)."""
+    return f"{SYSTEM_BASE}:questionnaire:{instrument_id}"
+
+
+def resource_id(study: str, *parts: object) -> str:
+    """A stable id: the same submission or score gets the same id every time."""
+    return str(uuid.uuid5(_NAMESPACE, "/".join(map(str, (study, *parts)))))
+
+
+def subject_system(study: str) -> str:
+    """The identifier system of a study's subject ids."""
+    return f"{SYSTEM_BASE}:study:{study}:subject"
+
+
+def questionnaire(plan: ExportPlan, instrument: Instrument) -> dict[str, Any]:
+    """One instrument version: items (linkId = item id) with ordinal options."""
+    text = instrument.text(instrument.text_locale_for("en"))
+    items = []
+    for item in instrument.items:
+        options = [
+            {
+                "extension": [{"url": ORDINAL, "valueDecimal": code}],
+                "valueCoding": {
+                    "system": f"{canonical(instrument.id)}:{item.response_set.id}",
+                    "code": str(code),
+                    "display": label,
+                },
+            }
+            for code, label in text.options(item.id)
+        ]
+        items.append(
+            {
+                "linkId": item.id,
+                "text": text.item_text(item.id),
+                "type": "choice",
+                "answerOption": options,
+            }
+        )
+    return {
+        "resourceType": "Questionnaire",
+        "id": resource_id(plan.study, "Q", instrument.id, instrument.version),
+        "url": canonical(instrument.id),
+        "version": instrument.version,
+        "name": instrument.id.upper(),
+        "title": instrument.name,
+        "status": "active",
+        "language": text.locale,
+        "copyright": instrument.licence,
+        "item": items,
+    }
+
+
+class Resources:
+    """Builds the resources of a record; references say how to point at one."""
+
+    def __init__(self, plan: ExportPlan, bundle: bool) -> None:
+        self.plan = plan
+        self.bundle = bundle
+        self.instruments = {(i.id, i.version): i for i in plan.instruments}
+
+    def reference(self, kind: str, rid: str) -> str:
+        """``urn:uuid:`` inside a Bundle, ``Type/id`` in NDJSON."""
+        return f"urn:uuid:{rid}" if self.bundle else f"{kind}/{rid}"
+
+    def subject(self, record: SubmissionRecord) -> dict[str, Any]:
+        """The participant, by study subject id (no Patient resource is sent)."""
+        system = subject_system(self.plan.study)
+        return {"identifier": {"system": system, "value": record.subject}}
+
+    def response(self, record: SubmissionRecord) -> dict[str, Any]:
+        """The QuestionnaireResponse of a submission (skipped items left out)."""
+        instrument = self.instruments[(record.instrument, record.version)]
+        text = instrument.text(instrument.text_locale_for("en"))
+        items = []
+        for item in instrument.items:
+            code = record.answers.get(item.id, (None, False))[0]
+            if code is None:
+                continue
+            coding = {
+                "system": f"{canonical(instrument.id)}:{item.response_set.id}",
+                "code": str(code),
+                "display": text.option_label(item.id, code),
+            }
+            items.append({"linkId": item.id, "answer": [{"valueCoding": coding}]})
+        return {
+            "resourceType": "QuestionnaireResponse",
+            "id": resource_id(self.plan.study, "QR", record.submission_id),
+            "questionnaire": f"{canonical(record.instrument)}|{record.version}",
+            "status": "completed",
+            "subject": self.subject(record),
+            "authored": record.completed_utc(),
+            "language": record.language,
+            "item": items,
+        }
+
+    def observations(self, record: SubmissionRecord) -> list[dict[str, Any]]:
+        """One Observation per current score, derived from the response."""
+        instrument = self.instruments[(record.instrument, record.version)]
+        names = {s.id: s.name for s in instrument.scales}
+        qr = resource_id(self.plan.study, "QR", record.submission_id)
+        system = f"{SYSTEM_BASE}:score:{record.instrument}"
+        out = []
+        for score in record.scores:
+            name = names.get(score.scale_id, score.scale_id)
+            obs: dict[str, Any] = {
+                "resourceType": "Observation",
+                "id": resource_id(
+                    self.plan.study, "OBS", record.submission_id, score.scale_id
+                ),
+                "status": "final",
+                "category": [{"coding": [SURVEY]}],
+                "code": {
+                    "coding": [
+                        {"system": system, "code": score.scale_id, "display": name}
+                    ],
+                    "text": f"{instrument.short_name} {name}",
+                },
+                "subject": self.subject(record),
+                "effectiveDateTime": record.completed_utc(),
+                "derivedFrom": [
+                    {"reference": self.reference("QuestionnaireResponse", qr)}
+                ],
+                "method": {"text": score.algorithm},
+            }
+            if score.status == "ok" and score.value is not None:
+                obs["valueQuantity"] = _quantity(score.value)
+            else:
+                obs["dataAbsentReason"] = {
+                    "coding": [{"system": ABSENT, "code": "error"}],
+                    "text": f"not scorable ({score.status})",
+                }
+            if score.se is not None and "valueQuantity" in obs:
+                obs["component"] = [
+                    {
+                        "code": {
+                            "coding": [
+                                {"system": system, "code": f"{score.scale_id}-se"}
+                            ],
+                            "text": "Standard error",
+                        },
+                        "valueQuantity": _quantity(score.se),
+                    }
+                ]
+            out.append(obs)
+        return out
+
+
+def _quantity(value: float) -> dict[str, Any]:
+    return {"value": value, "unit": "score", "system": UCUM, "code": "{score}"}
+
+
+def _dump(resource: dict[str, Any]) -> str:
+    return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+
+
+def _chunked(pieces: Iterable[str]) -> Iterator[bytes]:
+    parts: list[str] = []
+    size = 0
+    for piece in pieces:
+        parts.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            yield "".join(parts).encode()
+            parts, size = [], 0
+    yield "".join(parts).encode()
+
+
+def bundle(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
+    """``fhir``: one ``collection`` Bundle, entries as the records come."""
+
+    def produce(out: ExportFile) -> Iterator[bytes]:
+        maker = Resources(plan, bundle=True)
+
+        def resources() -> Iterator[dict[str, Any]]:
+            for instrument in plan.instruments:
+                yield questionnaire(plan, instrument)
+            for record in source(None):
+                yield maker.response(record)
+                yield from maker.observations(record)
+
+        def pieces() -> Iterator[str]:
+            head = {
+                "resourceType": "Bundle",
+                "id": resource_id(plan.study, "BUNDLE", plan.generated_at.isoformat()),
+                "type": "collection",
+                "timestamp": plan.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            yield _dump(head)[:-1] + ',"entry":['
+            for n, resource in enumerate(resources()):
+                entry = {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
+                yield ("," if n else "") + _dump(entry)
+                out.rows += 1
+            yield "]}"
+
+        return _chunked(pieces())
+
+    return [ExportFile(plan.file_name("fhir", "json"), produce)]
+
+
+def ndjson(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
+    """``fhir-ndjson``: one NDJSON file per resource type (bulk-data style)."""
+    maker = Resources(plan, bundle=False)
+
+    def questionnaires(out: ExportFile) -> Iterator[bytes]:
+        for instrument in plan.instruments:
+            out.rows += 1
+            yield (_dump(questionnaire(plan, instrument)) + "\n").encode()
+
+    def responses(out: ExportFile) -> Iterator[bytes]:
+        def lines() -> Iterator[str]:
+            for record in source(None, scores=False):
+                out.rows += 1
+                yield _dump(maker.response(record)) + "\n"
+
+        return _chunked(lines())
+
+    def observations(out: ExportFile) -> Iterator[bytes]:
+        def lines() -> Iterator[str]:
+            for record in source(None, answers=False):
+                for obs in maker.observations(record):
+                    out.rows += 1
+                    yield _dump(obs) + "\n"
+
+        return _chunked(lines())
+
+    return [
+        ExportFile(plan.file_name("Questionnaire", "ndjson"), questionnaires),
+        ExportFile(plan.file_name("QuestionnaireResponse", "ndjson"), responses),
+        ExportFile(plan.file_name("Observation", "ndjson"), observations),
+    ]

@@ -1,0 +1,148 @@
+"""The FHIR export parsed with the ``fhir.resources`` R4 (4.0.1) models and
+compared value by value with the database."""
+
+from __future__ import annotations
+
+import json
+
+import fhir.resources
+import pytest
+from fhir.resources.bundle import Bundle
+from fhir.resources.observation import Observation
+from fhir.resources.questionnaire import Questionnaire
+from fhir.resources.questionnaireresponse import QuestionnaireResponse
+
+from pro_app.exports.fhir import canonical, subject_system
+from pro_app.surveys.models import Submission
+from tests.web.exports.conftest import expected_answers, expected_scores
+
+MODELS = {
+    "Questionnaire": Questionnaire,
+    "QuestionnaireResponse": QuestionnaireResponse,
+    "Observation": Observation,
+}
+
+
+def _export(app, tmp_path, fmt):
+    out = tmp_path / fmt
+    result = app.test_cli_runner().invoke(
+        args=["export", "--study", "TEST-1", "--format", fmt, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _parsed(resource: dict) -> dict:
+    """Validate with the R4 model (it raises on a wrong or missing element)."""
+    model = MODELS[resource["resourceType"]](resource, strict=True)
+    return model.as_json()
+
+
+def _check(resources: list[dict], world, session, *, bundle: bool) -> None:
+    assert fhir.resources.__fhir_version__ == "4.0.1"
+    answers = expected_answers(session, world.study)
+    scores = expected_scores(session, world.study)
+    by_type: dict[str, list[dict]] = {}
+    for resource in resources:
+        by_type.setdefault(resource["resourceType"], []).append(_parsed(resource))
+    # One Questionnaire per instrument version, with every item and option.
+    questionnaires = {q["url"]: q for q in by_type["Questionnaire"]}
+    for instrument in world.catalog.instruments:
+        q = questionnaires[canonical(instrument.id)]
+        assert q["version"] == instrument.version
+        assert q["copyright"] == instrument.licence
+        assert [i["linkId"] for i in q["item"]] == [i.id for i in instrument.items]
+        for item, q_item in zip(instrument.items, q["item"], strict=True):
+            ordinals = [
+                o["extension"][0]["valueDecimal"] for o in q_item["answerOption"]
+            ]
+            assert ordinals == list(item.codes)
+    # One response per completed submission; every answered item, by code.
+    responses = {r["id"]: r for r in by_type["QuestionnaireResponse"]}
+    seen = {}
+    submissions = {}
+    for response in responses.values():
+        instrument_id, version = response["questionnaire"].rsplit("|", 1)
+        instrument_id = instrument_id.rsplit(":", 1)[1]
+        assert response["status"] == "completed"
+        assert response["subject"]["identifier"]["system"] == subject_system("TEST-1")
+        subject = response["subject"]["identifier"]["value"]
+        for item in response.get("item", []):
+            key = (subject, instrument_id, item["linkId"], response["authored"])
+            seen[key] = int(item["answer"][0]["valueCoding"]["code"])
+        submissions[response["id"]] = (subject, instrument_id, response["authored"])
+    want = {}
+    for (subject, _tp, instrument_id, item_id), fact in answers.items():
+        if fact["code"] is not None:
+            authored = fact["completed_at"].strftime("%Y-%m-%dT%H:%M:%SZ")
+            want[(subject, instrument_id, item_id, authored)] = fact["code"]
+    assert seen == want
+    n_completed = len({(s, tp, i) for (s, tp, i, _item) in answers})
+    assert len(responses) == n_completed
+    # One Observation per current score, derived from its response.
+    got_scores = {}
+    for obs in by_type["Observation"]:
+        assert obs["category"][0]["coding"][0]["code"] == "survey"
+        target = obs["derivedFrom"][0]["reference"]
+        rid = target.removeprefix("urn:uuid:" if bundle else "QuestionnaireResponse/")
+        subject, instrument_id, authored = submissions[rid]
+        assert obs["effectiveDateTime"] == authored
+        scale_id = obs["code"]["coding"][0]["code"]
+        value = obs.get("valueQuantity", {}).get("value")
+        se = None
+        for component in obs.get("component", []):
+            se = component["valueQuantity"]["value"]
+        got_scores[(subject, instrument_id, scale_id, authored)] = (value, se)
+    want_scores = {}
+    for (subject, _tp, instrument_id, scale_id), score in scores.items():
+        submission = session.get(Submission, score.submission_id)
+        authored = submission.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        ok = score.status == "ok" and score.value is not None
+        want_scores[(subject, instrument_id, scale_id, authored)] = (
+            score.value if ok else None,
+            score.se if ok else None,
+        )
+    assert got_scores == want_scores
+
+
+def test_bundle_parses_as_r4_and_matches_the_database(app, world, session, tmp_path):
+    out = _export(app, tmp_path, "fhir")
+    raw = json.loads((out).read_text(encoding="utf-8"))
+    assert raw["resourceType"] == "Bundle"
+    assert raw["type"] == "collection"
+    Bundle(raw, strict=True)  # the whole Bundle validates too
+    urls = [e["fullUrl"] for e in raw["entry"]]
+    assert len(set(urls)) == len(urls)
+    # Every reference in the Bundle resolves to an entry.
+    for entry in raw["entry"]:
+        for ref in entry["resource"].get("derivedFrom", []):
+            assert ref["reference"] in urls
+    _check([e["resource"] for e in raw["entry"]], world, session, bundle=True)
+
+
+def test_ndjson_files_parse_and_match_the_database(app, world, session, tmp_path):
+    out = _export(app, tmp_path, "fhir-ndjson")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "TEST-1_Observation.ndjson",
+        "TEST-1_Questionnaire.ndjson",
+        "TEST-1_QuestionnaireResponse.ndjson",
+    ]
+    resources = []
+    for name in names:
+        kind = name.removeprefix("TEST-1_").removesuffix(".ndjson")
+        for line in (out / name).read_text(encoding="utf-8").splitlines():
+            resource = json.loads(line)
+            assert resource["resourceType"] == kind
+            resources.append(resource)
+    ids = {r["id"] for r in resources if r["resourceType"] == "QuestionnaireResponse"}
+    for r in resources:
+        for ref in r.get("derivedFrom", []):
+            assert ref["reference"].removeprefix("QuestionnaireResponse/") in ids
+    _check(resources, world, session, bundle=False)
+
+
+def test_a_malformed_resource_is_refused_by_the_reader():
+    """The reader used above does reject what R4 does not allow."""
+    with pytest.raises(Exception, match="status"):
+        QuestionnaireResponse({"resourceType": "QuestionnaireResponse"}, strict=True)

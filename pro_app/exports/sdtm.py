@@ -2,16 +2,15 @@
 
 One record per item response and one per derived score (``QSDRVFL = "Y"``;
 a T-score's SE is a derived record of its own). Terms come from each
-instrument's ``sdtm.toml`` (``sdtm_map``). The CSV is streamed; the ``.xpt``
-is written by pyreadstat, which needs the whole dataset in memory.
+instrument's ``sdtm.toml`` (``sdtm_map``). Both files are streamed; the
+``.xpt`` (``xport``) has fixed widths, so every character variable has a
+declared length below, and a longer value stops the export.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterator
 from datetime import date
 
@@ -25,36 +24,46 @@ from pro_app.exports.layout import (
 from pro_app.exports.sdtm_map import (
     MAX_TEST,
     MAX_TESTCD,
+    MappingError,
     QsMapping,
     Test,
     instruments_dir,
     load_mapping,
 )
 from pro_app.exports.writers import csv_chunks
+from pro_app.exports.xport import Variable, xport_chunks
 
-# (name, label, type, max length of a character variable)
+# (name, label, type, length in bytes). The XPORT file is written at these
+# declared widths (it cannot look at the data first): the database column sizes
+# (study code 40, subject 40, timepoint label 100), the mapping limits
+# (QSTESTCD 8, QSTEST 40), fixed vocabularies and a number's text (repr of a
+# float: at most 24). QSCAT, QSSCAT and QSORRES are SDTM's 200 here; these and
+# the study's variables are narrowed to the export's scope (QsRows.variables).
 QS_VARIABLES = (
-    ("STUDYID", "Study Identifier", "Char", 200),
+    ("STUDYID", "Study Identifier", "Char", 40),
     ("DOMAIN", "Domain Abbreviation", "Char", 2),
-    ("USUBJID", "Unique Subject Identifier", "Char", 200),
+    ("USUBJID", "Unique Subject Identifier", "Char", 81),
     ("QSSEQ", "Sequence Number", "Num", 8),
     ("QSTESTCD", "Question Short Name", "Char", MAX_TESTCD),
     ("QSTEST", "Question Name", "Char", MAX_TEST),
     ("QSCAT", "Category of Question", "Char", 200),
     ("QSSCAT", "Subcategory for Question", "Char", 200),
     ("QSORRES", "Finding in Original Units", "Char", 200),
-    ("QSSTRESC", "Character Result/Finding in Std Format", "Char", 200),
+    ("QSSTRESC", "Character Result/Finding in Std Format", "Char", 24),
     ("QSSTRESN", "Numeric Finding in Standard Format", "Num", 8),
     ("QSSTAT", "Completion Status", "Char", 8),
-    ("QSREASND", "Reason Not Performed", "Char", 200),
+    ("QSREASND", "Reason Not Performed", "Char", 12),
     ("QSDRVFL", "Derived Flag", "Char", 1),
-    ("QSEVLINT", "Evaluation Interval", "Char", 200),
+    ("QSEVLINT", "Evaluation Interval", "Char", 20),
     ("VISITNUM", "Visit Number", "Num", 8),
-    ("VISIT", "Visit Name", "Char", 200),
+    ("VISIT", "Visit Name", "Char", 100),
     ("QSDTC", "Date/Time of Finding", "Char", 19),
     ("QSDY", "Study Day of Finding", "Num", 8),
 )
 COLUMNS = tuple(v[0] for v in QS_VARIABLES)
+NUMBER_TEXT = 24
+SUBJECT_ID = 40  # Participant.subject_id
+MAX_TEXT = 200
 NOT_DONE = "NOT DONE"
 NOT_ANSWERED = "NOT ANSWERED"
 NOT_SCORABLE = "NOT SCORABLE"
@@ -84,6 +93,38 @@ class QsRows:
         }
         self.subject = ""
         self.seq = 0
+
+    def variables(self) -> list[tuple[str, str, str, int]]:
+        """``QS_VARIABLES`` narrowed to what this export can hold: STUDYID and
+        USUBJID to the study code, QSCAT, QSSCAT and QSORRES to the longest
+        category, subcategory and answer label in scope (or a number's text)."""
+        labels = [NUMBER_TEXT]
+        for instrument in self.plan.instruments:
+            text = instrument.text(instrument.text_locale_for("en"))
+            labels += [
+                len(label.encode())
+                for item in instrument.items
+                for _code, label in text.options(item.id)
+            ]
+        maps = self.maps.values()
+        study = len(self.plan.study.encode())
+        longest = {
+            "STUDYID": study,
+            "USUBJID": study + 1 + SUBJECT_ID,
+            "QSCAT": max((len(m.qscat.encode()) for m in maps), default=1),
+            "QSSCAT": max(
+                (len(s.encode()) for m in maps for s in m.subcategory.values()),
+                default=1,
+            ),
+            "QSORRES": max(labels),
+        }
+        for name, length in longest.items():
+            if length > MAX_TEXT:
+                raise MappingError(f"{name} values of {length} bytes exceed 200")
+        return [
+            (name, label, kind, max(1, longest.get(name, length)))
+            for name, label, kind, length in QS_VARIABLES
+        ]
 
     def rows(self, record: SubmissionRecord) -> list[list[object]]:
         """The QS rows of one submission: its items in form order, then scores."""
@@ -189,45 +230,19 @@ def qs_csv(plan: ExportPlan, source: RecordSource) -> ExportFile:
 
 
 def qs_xpt(plan: ExportPlan, source: RecordSource) -> ExportFile:
-    """``<study>_qs.xpt``: SAS XPORT v5, written whole by pyreadstat."""
+    """``<study>_qs.xpt``: SAS XPORT v5, streamed at the declared lengths."""
+    # Widths are fixed before the first record; a broken mapping fails here.
+    variables = [Variable(*v) for v in QsRows(plan).variables()]
+
+    def rows(out: ExportFile) -> Iterator[list[object]]:
+        for batch in _records(plan, source):
+            out.rows += len(batch)
+            yield from batch
 
     def produce(out: ExportFile) -> Iterator[bytes]:
-        import pandas as pd
-        import pyreadstat
-
-        columns: list[list[object]] = [[] for _ in COLUMNS]
-        for batch in _records(plan, source):
-            for row in batch:
-                for n, value in enumerate(row):
-                    columns[n].append(value)
-            out.rows += len(batch)
-        frame = pd.DataFrame(
-            {
-                name: (
-                    pd.array(col, dtype="float64")
-                    if kind == "Num"
-                    else pd.array(["" if v is None else v for v in col], dtype=object)
-                )
-                for (name, _label, kind, _len), col in zip(
-                    QS_VARIABLES, columns, strict=True
-                )
-            }
+        return xport_chunks(
+            "QS", "Questionnaires", variables, rows(out), plan.generated_at
         )
-        del columns
-        with tempfile.TemporaryDirectory() as folder:
-            path = os.path.join(folder, "qs.xpt")
-            pyreadstat.write_xport(
-                frame,
-                path,
-                file_label="Questionnaires",
-                column_labels=[v[1] for v in QS_VARIABLES],
-                table_name="QS",
-                file_format_version=5,
-            )
-            del frame
-            with open(path, "rb") as handle:
-                while chunk := handle.read(64 * 1024):
-                    yield chunk
 
     return ExportFile(plan.file_name("qs", "xpt"), produce)
 
@@ -242,7 +257,7 @@ def define_csv(plan: ExportPlan) -> ExportFile:
         writer.writerow(
             ["kind", "name", "label", "type", "length", "codelist", "source"]
         )
-        for name, label, kind, length in QS_VARIABLES:
+        for name, label, kind, length in QsRows(plan).variables():
             codelist = {"QSTESTCD": "QSTESTCD", "QSTEST": "QSTEST"}.get(name, "")
             writer.writerow(["variable", name, label, kind, length, codelist, ""])
             out.rows += 1

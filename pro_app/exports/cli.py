@@ -13,6 +13,7 @@ from pro_app.exports import services
 from pro_app.exports.archive import Delivery, write_file
 from pro_app.exports.formats import FORMATS, get_format
 from pro_app.exports.layout import ExportFilters
+from pro_app.exports.xport import XportError
 from pro_app.extensions import db
 from pro_app.studies.models import Study
 
@@ -71,7 +72,14 @@ def export_cli(
         folder.mkdir(parents=True, exist_ok=True)
         paths = [folder / f.name for f in files]
     for export_file, path in zip(files, paths, strict=True):
-        write_file(export_file, path, delivery)
+        try:
+            write_file(export_file, path, delivery)
+        except XportError as error:
+            # Found part-way through (a value SAS XPORT v5 cannot hold): the
+            # partial file is gone and nothing is recorded as exported.
+            raise click.ClickException(
+                f"{export_file.name}: {error}; nothing was exported"
+            ) from error
         click.echo(
             f"{path}\t{delivery.rows[export_file.name]} rows\t"
             f"sha256 {delivery.files[export_file.name]}"

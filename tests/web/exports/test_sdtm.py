@@ -169,3 +169,26 @@ def test_export_is_audited_with_file_hashes(app, world, session, tmp_path):
     csv = pd.read_csv(out / "TEST-1_qs.csv", dtype=str, keep_default_na=False)
     assert set(csv["QSCAT"]) == {"PROMIS-29 PROFILE V2.1"}
     assert event.new_value["file_rows"]["TEST-1_qs.csv"] == len(csv)
+
+
+def test_a_value_xport_v5_cannot_hold_stops_the_export_cleanly(
+    app, session, world, tmp_path
+):
+    # SAS XPORT v5 is ASCII: an accented visit label cannot be written.
+    timepoint = session.scalar(
+        select(Timepoint).where(Timepoint.study_id == world.study.id)
+    )
+    timepoint.label = "Día 1"
+    session.commit()
+    out = tmp_path / "sdtm"
+    result = app.test_cli_runner().invoke(
+        args=["export", "--study", "TEST-1", "--format", "sdtm", "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    assert "not ASCII" in result.output
+    assert "nothing was exported" in result.output
+    assert "Traceback" not in result.output
+    assert not (out / "TEST-1_qs.xpt").exists()
+    assert (
+        session.scalar(select(AuditEvent).where(AuditEvent.action == "export")) is None
+    )

@@ -6,6 +6,7 @@ command commits.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -25,9 +26,16 @@ from pro_app.participants.crypto import decrypt, encrypt
 from pro_app.studies.models import Site, Study
 
 _hasher = PasswordHasher()
+
+
 # Verified against when the email is unknown, so a wrong address costs the
 # same time as a wrong password and does not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+@functools.cache
+def _dummy_hash() -> str:
+    # Made on first need, not at import: argon2 takes ~64 MiB and a moment.
+    return _hasher.hash(secrets.token_hex(16))
+
+
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -129,6 +137,19 @@ def create_user(
     return user
 
 
+def _login_failure(
+    session: Session, user: StaffUser | None, detail: dict[str, object]
+) -> None:
+    record(
+        session,
+        actor="anonymous" if user is None else actor_for(user),
+        action="login.failure",
+        entity_type="staff_user",
+        entity_id=None if user is None else user.id,
+        new=detail,
+    )
+
+
 def authenticate(
     session: Session,
     email: str,
@@ -146,26 +167,13 @@ def authenticate(
     user = user_by_email(session, email)
     if user is None:
         try:
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(_dummy_hash(), password)
         except VerificationError:
             pass
-        record(
-            session,
-            actor="anonymous",
-            action="login.failure",
-            entity_type="staff_user",
-            new={"reason": "unknown account"},
-        )
+        _login_failure(session, None, {"reason": "unknown account"})
         return LoginResult(LoginOutcome.BAD_CREDENTIALS)
     if user.locked_until is not None and user.locked_until > now:
-        record(
-            session,
-            actor=actor_for(user),
-            action="login.failure",
-            entity_type="staff_user",
-            entity_id=user.id,
-            new={"reason": "locked"},
-        )
+        _login_failure(session, user, {"reason": "locked"})
         return LoginResult(LoginOutcome.LOCKED, user, user.locked_until)
     try:
         _hasher.verify(user.password_hash, password)
@@ -176,26 +184,12 @@ def authenticate(
             user.locked_until = now + timedelta(minutes=policy.lockout_minutes)
             user.failed_logins = 0
             new["locked_until"] = user.locked_until
-        record(
-            session,
-            actor=actor_for(user),
-            action="login.failure",
-            entity_type="staff_user",
-            entity_id=user.id,
-            new=new,
-        )
+        _login_failure(session, user, new)
         if user.locked_until is not None and user.locked_until > now:
             return LoginResult(LoginOutcome.LOCKED, user, user.locked_until)
         return LoginResult(LoginOutcome.BAD_CREDENTIALS)
     if not user.active:
-        record(
-            session,
-            actor=actor_for(user),
-            action="login.failure",
-            entity_type="staff_user",
-            entity_id=user.id,
-            new={"reason": "disabled"},
-        )
+        _login_failure(session, user, {"reason": "disabled"})
         return LoginResult(LoginOutcome.DISABLED, user)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
@@ -291,14 +285,7 @@ def check_totp(
     if step is None or (
         user.totp_last_step is not None and step <= user.totp_last_step
     ):
-        record(
-            session,
-            actor=actor_for(user),
-            action="login.failure",
-            entity_type="staff_user",
-            entity_id=user.id,
-            new={"reason": "wrong second-factor code"},
-        )
+        _login_failure(session, user, {"reason": "wrong second-factor code"})
         return False
     user.totp_last_step = step
     session.flush()

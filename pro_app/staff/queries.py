@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from pro_app.audit.models import AuditEvent
+from pro_app.audit.services import latest_verification
 from pro_app.notify.models import Outbox, OutboxStatus
 from pro_app.participants.models import Participant, ParticipantStatus
 from pro_app.studies.models import Assignment, Site
@@ -35,8 +35,6 @@ from pro_app.studies.progress import (
 )
 from pro_app.studies.rules import AssignmentStatus as S
 from pro_app.studies.rules import effective_status
-
-VERIFY_ACTION = "audit.verify"
 
 
 @dataclass(frozen=True)
@@ -94,12 +92,7 @@ def visible_sites(
 
 def last_verification(session: Session) -> Verification | None:
     """Return the outcome of the latest ``flask audit verify``, if any."""
-    event = session.scalar(
-        select(AuditEvent)
-        .where(AuditEvent.action == VERIFY_ACTION)
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
+    event = latest_verification(session)
     if event is None:
         return None
     # Read defensively: the payload is the CLI's, not validated anywhere else.

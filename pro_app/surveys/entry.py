@@ -32,6 +32,7 @@ from pro_app.surveys.services import (
     SurveyError,
     _append_answer,
     current_answers,
+    insert_submission,
     record_completion,
     validate_code,
 )
@@ -180,30 +181,22 @@ def enter_paper(
     outside = _check_day(assignment, entry, now)
     _check_answers(instrument, entry)
     study_id = assignment.participant.study_id
-    try:
-        # The unique assignment id lets only one of a participant starting
-        # online and a second clerk entering the same form win.
-        with session.begin_nested():
-            submission = Submission(
-                assignment_id=assignment.id,
-                participant_id=assignment.participant_id,
-                instrument_id=assignment.instrument_id,
-                instrument_version=assignment.instrument_version,
-                mode=entry.mode,
-                language=entry.language,
-                ui_language=entry.language,
-                status=SubmissionStatus.COMPLETED,
-                started_at=now,
-                completed_at=now,
-                entered_by=actor,
-                administered_on=entry.administered_on,
-            )
-            session.add(submission)
-            session.flush()
-    except IntegrityError:
-        session.expire(assignment, ["submission"])
-        raise AlreadyStarted(assignment.id) from None
-    session.expire(assignment, ["submission"])
+    # A participant starting online and a second clerk entering the same
+    # form cannot both win: only one submission per assignment.
+    submission = insert_submission(
+        session,
+        assignment,
+        mode=entry.mode,
+        language=entry.language,
+        ui_language=entry.language,
+        status=SubmissionStatus.COMPLETED,
+        started_at=now,
+        completed_at=now,
+        entered_by=actor,
+        administered_on=entry.administered_on,
+    )
+    if submission is None:
+        raise AlreadyStarted(assignment.id)
     record(
         session,
         actor=actor,

@@ -112,29 +112,21 @@ def start_or_resume(
         return assignment.submission
     _check_open(assignment, now)
     ensure_unlocked(session, assignment=assignment)
-    try:
-        with session.begin_nested():
-            submission = Submission(
-                assignment_id=assignment.id,
-                participant_id=assignment.participant_id,
-                instrument_id=assignment.instrument_id,
-                instrument_version=assignment.instrument_version,
-                mode=Mode.SELF,
-                language=language,
-                ui_language=ui_language,
-                started_at=now,
-            )
-            session.add(submission)
-            session.flush()
-    except IntegrityError:
+    submission = insert_submission(
+        session,
+        assignment,
+        mode=Mode.SELF,
+        language=language,
+        ui_language=ui_language,
+        started_at=now,
+    )
+    if submission is None:
         existing = session.scalar(
             select(Submission).where(Submission.assignment_id == assignment.id)
         )
         if existing is None:
-            raise
-        session.expire(assignment, ["submission"])
+            raise RuntimeError(f"assignment {assignment.id}: submission vanished")
         return existing
-    session.expire(assignment, ["submission"])
     assignment.status = AssignmentStatus.IN_PROGRESS
     record(
         session,
@@ -149,6 +141,32 @@ def start_or_resume(
         },
         study_id=assignment.participant.study_id,
     )
+    return submission
+
+
+def insert_submission(
+    session: Session, assignment: Assignment, **fields: object
+) -> Submission | None:
+    """Insert the assignment's one submission; ``None`` if another got there first.
+
+    The unique ``assignment_id`` lets exactly one of two racing starts (two
+    devices, a participant online and a clerk entering paper) win; the loser's
+    savepoint is rolled back and the rest of its transaction stands.
+    """
+    try:
+        with session.begin_nested():
+            submission = Submission(
+                assignment_id=assignment.id,
+                participant_id=assignment.participant_id,
+                instrument_id=assignment.instrument_id,
+                instrument_version=assignment.instrument_version,
+                **fields,
+            )
+            session.add(submission)
+            session.flush()
+    except IntegrityError:
+        submission = None
+    session.expire(assignment, ["submission"])
     return submission
 
 

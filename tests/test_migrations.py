@@ -97,3 +97,67 @@ def _assert_audit_events_are_append_only(engine) -> None:
         assert conn.execute(text("SELECT actor FROM audit_events")).all() == [
             ("system:test",)
         ]
+
+
+OPENS_AT = "2026-10-19 07:00:00+00:00"
+OVERRIDES = {
+    "participants": {"status": "active"},
+    "assignments": {"status": "open", "opens_at": OPENS_AT},
+}
+
+
+def _filler(column) -> object:
+    kind = type(column["type"]).__name__.upper()
+    if "INT" in kind:
+        return 1
+    if "BOOL" in kind:
+        return False
+    if "TIMESTAMP" in kind or "DATETIME" in kind:
+        return "2026-10-20 07:00:00+00:00"
+    if kind == "DATE":
+        return "2026-10-19"
+    if "JSON" in kind:
+        return "{}"
+    return "x"
+
+
+def _insert_minimal_row(conn, table: str, **values: object) -> None:
+    """Insert a row giving every NOT NULL column a plain value of its type."""
+    row: dict[str, object] = {}
+    for column in inspect(conn).get_columns(table):
+        if column["nullable"] or column["name"] == "id":
+            continue
+        row[column["name"]] = _filler(column)
+    row.update(OVERRIDES.get(table, {}), **values)
+    names = ", ".join(row)
+    marks = ", ".join(f":{name}" for name in row)
+    # Table and column names come from the schema itself, values are bound.
+    insert_sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+    conn.execute(text(insert_sql), row)
+
+
+def test_outbox_window_migration_keeps_queued_messages(empty_database_url):
+    """Rows queued before the outbox knew its windows get their window's opening."""
+    app = make_test_app(SQLALCHEMY_DATABASE_URI=empty_database_url)
+    with app.app_context():
+        upgrade(revision="7ed4216a7b9c")
+        with db.engine.begin() as conn:
+            for table in ("studies", "sites", "timepoints", "participants"):
+                _insert_minimal_row(conn, table)
+            _insert_minimal_row(conn, "assignments")
+            for kind in ("invitation", "reminder"):
+                _insert_minimal_row(
+                    conn, "outbox", kind=kind, channel="email", status="sent"
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            windows = conn.execute(
+                text("SELECT kind, window_opens_at FROM outbox ORDER BY kind")
+            ).all()
+        assert [kind for kind, _ in windows] == ["invitation", "reminder"]
+        opened = {str(when)[:19].replace("T", " ") for _, when in windows}
+        assert opened == {OPENS_AT[:19]}
+        downgrade(revision="7ed4216a7b9c")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM outbox")).scalar() == 2
+        db.engine.dispose()

@@ -25,8 +25,10 @@ class Outbox(db.Model):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        # A message is never queued twice, whoever plans it and how often.
-        UniqueConstraint("assignment_id", "kind", "channel"),
+        # A message is never queued twice for one window, whoever plans it and
+        # how often; a window that moves (Day 0 or time zone changed) is a new
+        # window and gets its own messages.
+        UniqueConstraint("assignment_id", "kind", "channel", "window_opens_at"),
         # The sender's one hot query: what is pending and due.
         Index("ix_outbox_status_due_at", "status", "due_at"),
     )
@@ -38,6 +40,9 @@ class Outbox(db.Model):
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
     channel: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(20))
+    # The assignment's opening time when the message was planned: the window
+    # the message belongs to.
+    window_opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[OutboxStatus] = mapped_column(
         str_enum(OutboxStatus), default=OutboxStatus.PENDING

@@ -46,11 +46,37 @@ def _lead_assignments(
         .where(Assignment.id.in_(first), Participant.status == ParticipantStatus.ACTIVE)
     )
     if participant_id is not None:
-        # Re-planning one participant: sent rows stay (the unique constraint
-        # skips them), the rest is computed afresh.
+        # Re-planning one participant: rows of the current window that were
+        # sent stay (the unique constraint skips them); a window that moved is
+        # planned afresh, less what was already sent inside it (``_served``).
         return query.where(Participant.id == participant_id)
     # The routine pass skips windows already planned, so it stays cheap.
-    return query.where(~exists().where(Outbox.assignment_id == Assignment.id))
+    return query.where(
+        ~exists().where(
+            Outbox.assignment_id == Assignment.id,
+            Outbox.window_opens_at == Assignment.opens_at,
+        )
+    )
+
+
+def _served(session: Session, assignment: Assignment) -> set[tuple[str, str]]:
+    """Kinds and channels already sent inside the assignment's current window.
+
+    After a window moves, a message of the old window that went out while the
+    new one was already open has done its job and is not sent again; one sent
+    before the new window opened (an invitation to a window that then moved
+    later) is planned again for the new window.
+    """
+    sent = session.execute(
+        select(Outbox.kind, Outbox.channel).where(
+            Outbox.assignment_id == assignment.id,
+            Outbox.window_opens_at != assignment.opens_at,
+            Outbox.status.in_((OutboxStatus.SENT, OutboxStatus.SENDING)),
+            func.coalesce(Outbox.sent_at, Outbox.claimed_at) >= assignment.opens_at,
+            func.coalesce(Outbox.sent_at, Outbox.claimed_at) < assignment.closes_at,
+        )
+    )
+    return {(kind, channel) for kind, channel in sent}
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> None:
@@ -59,7 +85,7 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> None:
     dialect = session.get_bind().dialect.name
     factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = factory(Outbox).on_conflict_do_nothing(
-        index_elements=["assignment_id", "kind", "channel"]
+        index_elements=["assignment_id", "kind", "channel", "window_opens_at"]
     )
     session.execute(stmt, rows)
 
@@ -94,6 +120,7 @@ def plan_messages(
         if contact.opted_out:
             continue
         have = {"email": contact.email, "sms": contact.phone}
+        served = _served(session, assignment) if participant_id is not None else set()
         times = rules.message_times(
             assignment.opens_at,
             assignment.closes_at,
@@ -110,12 +137,14 @@ def plan_messages(
                     "assignment_id": assignment.id,
                     "channel": channel,
                     "kind": kind,
+                    "window_opens_at": assignment.opens_at,
                     "due_at": due_at,
                     "status": OutboxStatus.PENDING,
                     "attempts": 0,
                     "created_at": now,
                 }
                 for kind, due_at in times
+                if (kind, channel) not in served
             )
     for start in range(0, len(rows), 500):
         _insert_ignoring_duplicates(session, rows[start : start + 500])

@@ -145,10 +145,16 @@ def _why_not(
         return "no address"
     if not _window_still_open(session, row, now):
         return "window not open"
+    lead = session.get(Assignment, row.assignment_id)
+    if lead is not None and lead.opens_at != row.window_opens_at:
+        # Planned for a window that has since moved: the re-plan queued the
+        # messages of the new one.
+        return "window moved"
     # After an outage, send only the latest message that fell due meanwhile.
     later = select(Outbox.id).where(
         Outbox.assignment_id == row.assignment_id,
         Outbox.channel == row.channel,
+        Outbox.window_opens_at == row.window_opens_at,
         Outbox.due_at > row.due_at,
         Outbox.due_at <= now,
         Outbox.status != OutboxStatus.CANCELLED,

@@ -213,6 +213,7 @@ def remind_now(
             assignment_id=lead.id,
             channel=channel,
             kind=f"{STAFF_REMINDER}{len(earlier) + 1}",
+            window_opens_at=lead.opens_at,
             due_at=due_at,
             status=OutboxStatus.PENDING,
             attempts=0,

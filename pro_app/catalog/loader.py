@@ -51,7 +51,9 @@ _PLAIN = ("name", "short_name", "source", "licence")
 _REQUIRED = ("id", "version", "languages", "default_language", *_PLAIN)
 _REQUIRED += ("response_sets", "items")
 _OPTIONAL = ("recall_period", "sections", "scales")
-_SCALE_KEYS = ("id", "name", "method", "items")
+_SCALE_KEYS = ("id", "name", "method", "items", "higher_is", "chart")
+_DIRECTIONS = re.compile("better|worse")
+_CHARTS = re.compile("t|percent|nrs")
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "an array", dict: "a table"}
 _PLURALS = {int: "integers", str: "strings", dict: "tables"}
 
@@ -225,7 +227,13 @@ def _scales(doc: _Node, items: tuple[Item, ...]) -> tuple[Scale, ...]:
             node.fail("items", "method 'single_item' takes exactly one item")
         # Extra keys are the method's parameters; pro_app.scoring checks them.
         params = _freeze({k: v for k, v in body.items() if k not in _SCALE_KEYS})
-        scales[scale_id] = Scale(scale_id, name, method, tuple(members), params)
+        higher_is = node.optional("higher_is", _DIRECTIONS, "direction (better, worse)")
+        chart = node.optional("chart", _CHARTS, "chart (t, percent, nrs)")
+        if chart is not None and higher_is is None:
+            node.fail("chart", "a charted scale needs higher_is")
+        scales[scale_id] = Scale(
+            scale_id, name, method, tuple(members), params, higher_is, chart
+        )
     return tuple(scales.values())
 
 

@@ -91,6 +91,13 @@ class Scale:
     items: tuple[str, ...]
     # Method-specific settings (any extra keys of the [[scales]] table).
     params: Mapping[str, Any] = field(default_factory=_empty_mapping)
+    # Which direction of the score is the better health state ("better": a
+    # higher score is better, "worse": a higher score is worse); None when the
+    # instrument file does not say. Used for change flags, never for scoring.
+    higher_is: str | None = None
+    # How the trial team's charts draw the scale ("t", "percent", "nrs");
+    # None: not charted.
+    chart: str | None = None
 
 
 @dataclass(frozen=True)

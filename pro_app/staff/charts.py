@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from pro_app.catalog.schema import Scale
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -49,32 +51,16 @@ class ScaleSpec:
     higher_is_better: bool
 
 
-# Which direction means worse, per (instrument, scale). The instrument files do
-# not carry this yet (``catalog/schema.py`` has no such field); it belongs
-# there, next to each [[scales]] table. Scales not listed are not charted.
-_T, _PERCENT, _NRS = "t", "percent", "nrs"
-SCALES: Mapping[tuple[str, str], ScaleSpec] = {
-    ("promis29", "physical_function"): ScaleSpec(_T, higher_is_better=True),
-    ("promis29", "anxiety"): ScaleSpec(_T, higher_is_better=False),
-    ("promis29", "depression"): ScaleSpec(_T, higher_is_better=False),
-    ("promis29", "fatigue"): ScaleSpec(_T, higher_is_better=False),
-    ("promis29", "sleep_disturbance"): ScaleSpec(_T, higher_is_better=False),
-    ("promis29", "social_roles"): ScaleSpec(_T, higher_is_better=True),
-    ("promis29", "pain_interference"): ScaleSpec(_T, higher_is_better=False),
-    ("promis29", "pain_intensity"): ScaleSpec(_NRS, higher_is_better=False),
-    ("promis_global", "global_physical_health"): ScaleSpec(_T, higher_is_better=True),
-    ("promis_global", "global_mental_health"): ScaleSpec(_T, higher_is_better=True),
-    # RAND-36: every scale is scored so that 100 is the most favourable state.
-    **{
-        ("rand36", scale): ScaleSpec(_PERCENT, higher_is_better=True)
-        for scale in ("pf", "rp", "re", "vt", "mh", "sf", "bp", "gh")
-    },
-}
+def spec_for(scale: Scale | None) -> ScaleSpec | None:
+    """Return how a scale is charted (from its instrument file), or None.
 
-
-def spec_for(instrument_id: str, scale_id: str) -> ScaleSpec | None:
-    """Return how a scale is charted, or None for scales that are not charted."""
-    return SCALES.get((instrument_id, scale_id))
+    The instrument file says which direction is better (``higher_is``) and
+    which metric the chart uses (``chart``); scales without ``chart`` are not
+    charted.
+    """
+    if scale is None or scale.chart is None or scale.higher_is is None:
+        return None
+    return ScaleSpec(scale.chart, higher_is_better=scale.higher_is == "better")
 
 
 def threshold_for(metric: str, settings: Mapping[str, Any] | None) -> float:

@@ -260,7 +260,7 @@ def scores(
     for instrument_id, codes in labels.items():
         instrument = _instrument(catalog, instrument_id, versions[instrument_id])
         order = [s.id for s in instrument.scales] if instrument else []
-        names = {s.id: s.name for s in instrument.scales} if instrument else {}
+        by_id = {s.id: s for s in instrument.scales} if instrument else {}
         scale_ids = sorted(
             by_scale[instrument_id],
             key=lambda s: (order.index(s) if s in order else len(order), s),
@@ -268,8 +268,9 @@ def scores(
         rows = []
         for scale_id in scale_ids:
             found_scores = by_scale[instrument_id][scale_id]
-            name = names.get(scale_id, scale_id)
-            spec = charts.spec_for(instrument_id, scale_id)
+            scale = by_id.get(scale_id)
+            name = scale.name if scale else scale_id
+            spec = charts.spec_for(scale)
             traj = None
             if spec is not None:
                 points = [

@@ -6,12 +6,15 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
+from pro_app.catalog import load_catalog
 from pro_app.staff import charts
 from pro_app.staff.charts import ChartText, Point, ScaleSpec, scale_chart, trajectory
 
+INSTRUMENTS = Path(__file__).resolve().parents[2] / "instruments"
 SVG = "{http://www.w3.org/2000/svg}"
 T_WORSE = ScaleSpec("t", higher_is_better=False)
 T_BETTER = ScaleSpec("t", higher_is_better=True)
@@ -176,18 +179,28 @@ def test_thresholds_come_from_study_settings(settings, metric, expected):
     assert charts.threshold_for(metric, settings) == expected
 
 
-def test_direction_table_covers_the_shipped_scales():
+def test_directions_and_charts_come_from_the_instrument_files():
+    catalog = load_catalog(INSTRUMENTS)
+
+    def spec(instrument_id, version, scale_id):
+        instrument = catalog.get(instrument_id, version)
+        return charts.spec_for(next(s for s in instrument.scales if s.id == scale_id))
+
     worse = {"anxiety", "depression", "fatigue", "sleep_disturbance"}
-    worse |= {"pain_interference", "pain_intensity"}
+    worse |= {"pain_interference"}
     for scale in worse:
-        assert charts.spec_for("promis29", scale).higher_is_better is False
+        assert spec("promis29", "2.1", scale) == T_WORSE
     for scale in ("physical_function", "social_roles"):
-        assert charts.spec_for("promis29", scale).higher_is_better is True
+        assert spec("promis29", "2.1", scale) == T_BETTER
+    assert spec("promis29", "2.1", "pain_intensity") == ScaleSpec("nrs", False)
     for scale in ("global_physical_health", "global_mental_health"):
-        assert charts.spec_for("promis_global", scale) == T_BETTER
-    rand = [s for (i, s) in charts.SCALES if i == "rand36"]
-    assert sorted(rand) == sorted(["pf", "rp", "re", "vt", "mh", "sf", "bp", "gh"])
-    assert charts.spec_for("rand36", "pcs") is None  # not charted
+        assert spec("promis_global", "1.2", scale) == T_BETTER
+    rand = catalog.get("rand36", "1.0")
+    charted = [s.id for s in rand.scales if charts.spec_for(s) is not None]
+    assert sorted(charted) == sorted(["pf", "rp", "re", "vt", "mh", "sf", "bp", "gh"])
+    assert {charts.spec_for(s) for s in rand.scales if s.id in charted} == {PERCENT}
+    assert spec("rand36", "1.0", "pcs") is None  # not charted
+    assert charts.spec_for(None) is None
 
 
 def test_charts_module_is_pure():

@@ -84,6 +84,15 @@ INSTRUMENT_CASES = {
                                  "scales.pain.items", "exactly one item"),
     "scale without method": ('method = "single_item"\n', "", "scales.pain.method",
                              "missing"),
+    "unknown direction": ('method = "single_item"',
+                          'method = "single_item"\nhigher_is = "good"',
+                          "scales.pain.higher_is", "not a valid direction"),
+    "unknown chart": ('method = "single_item"',
+                      'method = "single_item"\nhigher_is = "worse"\nchart = "bar"',
+                      "scales.pain.chart", "not a valid chart"),
+    "chart without direction": ('method = "single_item"',
+                                'method = "single_item"\nchart = "nrs"',
+                                "scales.pain.chart", "needs higher_is"),
 }  # fmt: skip
 
 # The same for edits of text.en.toml

@@ -16,9 +16,16 @@ from sqlalchemy.orm import Session
 
 from pro_app.auth.models import StaffUser
 from pro_app.catalog import Catalog, Instrument
+from pro_app.charts.trajectories import (
+    Change,
+    Point,
+    Trajectory,
+    spec_for,
+    threshold_for,
+    trajectory,
+)
 from pro_app.notify.models import Outbox
 from pro_app.participants.models import AccessToken, Participant
-from pro_app.staff import charts
 from pro_app.studies.models import Assignment, Timepoint
 from pro_app.studies.rules import AssignmentStatus, effective_status
 from pro_app.surveys.models import Answer, Score, Submission, SubmissionStatus
@@ -206,7 +213,7 @@ class ScaleRow:
     scale_id: str
     name: str
     scores: dict[str, Score]  # by timepoint code
-    trajectory: charts.Trajectory | None  # None: the scale is not charted
+    trajectory: Trajectory | None  # None: the scale is not charted
 
 
 @dataclass(frozen=True)
@@ -217,12 +224,12 @@ class InstrumentScores:
     rows: list[ScaleRow]
 
     @property
-    def charted(self) -> list[charts.Trajectory]:
+    def charted(self) -> list[Trajectory]:
         """The trajectories to draw, in the instrument's scale order."""
         return [r.trajectory for r in self.rows if r.trajectory is not None]
 
     @property
-    def flags(self) -> list[tuple[InstrumentScores, charts.Trajectory, charts.Change]]:
+    def flags(self) -> list[tuple[InstrumentScores, Trajectory, Change]]:
         """Every (instrument, scale, timepoint) that is worse past the threshold."""
         return [(self, t, c) for t in self.charted for c in t.flags]
 
@@ -270,14 +277,12 @@ def scores(
             found_scores = by_scale[instrument_id][scale_id]
             scale = by_id.get(scale_id)
             name = scale.name if scale else scale_id
-            spec = charts.spec_for(scale)
+            spec = spec_for(scale)
             traj = None
             if spec is not None:
-                points = [
-                    charts.Point(code, _value(found_scores.get(code))) for code in codes
-                ]
-                threshold = charts.threshold_for(spec.metric, settings)
-                traj = charts.trajectory(scale_id, name, points, spec, threshold)
+                points = [Point(code, _value(found_scores.get(code))) for code in codes]
+                threshold = threshold_for(spec.metric, settings)
+                traj = trajectory(scale_id, name, points, spec, threshold)
             rows.append(ScaleRow(scale_id, name, found_scores, traj))
         name = instrument.short_name if instrument else instrument_id
         result.append(InstrumentScores(instrument_id, name, codes, rows))

@@ -20,12 +20,13 @@ from pro_app.auth.access import (
 )
 from pro_app.auth.forms import ReasonForm
 from pro_app.auth.permissions import Permission
+from pro_app.charts import svg
 from pro_app.dbtypes import utcnow
 from pro_app.extensions import db
 from pro_app.i18n import LANGUAGE_NAMES
 from pro_app.participants.contact import contact_for
 from pro_app.participants.models import Participant
-from pro_app.staff import bp, charts
+from pro_app.staff import bp
 from pro_app.staff import participant_data as data
 from pro_app.staff import participant_services as services
 from pro_app.staff.participant_forms import EditForm, EnrolForm, subject_id_pattern
@@ -106,8 +107,8 @@ def _page_url(participant: Participant) -> str:
     )
 
 
-def _chart_text() -> charts.ChartText:
-    return charts.ChartText(
+def _chart_text() -> svg.ChartText:
+    return svg.ChartText(
         reference=_("T = 50 (population mean)"),
         change_from=_("Change from %(baseline)s"),
         worse=_("worse"),
@@ -152,9 +153,9 @@ def _participant_page(
         local_dt=lambda dt: format_datetime(dt.astimezone(zone), "short", rebase=False),
         local_date=lambda dt: format_date(dt.astimezone(zone).date()),
         number=_number,
-        signed=lambda v: charts.signed(v, _number),
-        chart=lambda traj, cid: Markup(  # noqa: S704 (every text escaped in charts)
-            charts.scale_chart(traj, chart_id=cid, text=text, number=_number)
+        signed=lambda v: svg.signed(v, _number),
+        chart=lambda traj, cid: Markup(  # noqa: S704 (every text escaped in svg)
+            svg.scale_chart(traj, chart_id=cid, text=text, number=_number)
         ),
         error=error,
     ), status

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from pro_app.catalog import load_catalog
-from pro_app.staff import charts
-from pro_app.staff.charts import ChartText, Point, ScaleSpec, scale_chart, trajectory
+from pro_app.charts import trajectories
+from pro_app.charts.svg import ChartText, scale_chart
+from pro_app.charts.trajectories import Point, ScaleSpec, trajectory
 
 INSTRUMENTS = Path(__file__).resolve().parents[2] / "instruments"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -176,7 +177,7 @@ def test_no_scores_says_so():
     ],
 )
 def test_thresholds_come_from_study_settings(settings, metric, expected):
-    assert charts.threshold_for(metric, settings) == expected
+    assert trajectories.threshold_for(metric, settings) == expected
 
 
 def test_directions_and_charts_come_from_the_instrument_files():
@@ -184,7 +185,8 @@ def test_directions_and_charts_come_from_the_instrument_files():
 
     def spec(instrument_id, version, scale_id):
         instrument = catalog.get(instrument_id, version)
-        return charts.spec_for(next(s for s in instrument.scales if s.id == scale_id))
+        scale = next(s for s in instrument.scales if s.id == scale_id)
+        return trajectories.spec_for(scale)
 
     worse = {"anxiety", "depression", "fatigue", "sleep_disturbance"}
     worse |= {"pain_interference"}
@@ -196,20 +198,17 @@ def test_directions_and_charts_come_from_the_instrument_files():
     for scale in ("global_physical_health", "global_mental_health"):
         assert spec("promis_global", "1.2", scale) == T_BETTER
     rand = catalog.get("rand36", "1.0")
-    charted = [s.id for s in rand.scales if charts.spec_for(s) is not None]
+    charted = [s.id for s in rand.scales if trajectories.spec_for(s) is not None]
     assert sorted(charted) == sorted(["pf", "rp", "re", "vt", "mh", "sf", "bp", "gh"])
-    assert {charts.spec_for(s) for s in rand.scales if s.id in charted} == {PERCENT}
+    specs = {trajectories.spec_for(s) for s in rand.scales if s.id in charted}
+    assert specs == {PERCENT}
     assert spec("rand36", "1.0", "pcs") is None  # not charted
-    assert charts.spec_for(None) is None
+    assert trajectories.spec_for(None) is None
 
 
-def test_charts_module_is_pure():
-    # Import the module file alone, not the staff package (which is a blueprint).
+def test_chart_modules_are_pure():
     code = (
-        "import importlib.util, sys; "
-        "spec = importlib.util.spec_from_file_location('charts', "
-        f"{charts.__file__!r}); m = importlib.util.module_from_spec(spec); "
-        "sys.modules['charts'] = m; spec.loader.exec_module(m); "
+        "import sys; import pro_app.charts.svg, pro_app.charts.trajectories; "
         "print(sorted({'flask','sqlalchemy','wtforms'} & set(sys.modules)))"
     )
     out = subprocess.run(

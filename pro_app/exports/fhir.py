@@ -5,8 +5,10 @@ per completed submission and an ``Observation`` per current score (its SE a
 component, ``derivedFrom`` the response). Both files are streamed: each
 resource is one JSON object, written as its record arrives.
 
-No LOINC codes: none could be verified for these instrument versions and
-their scores, so codes use the app's own systems (``SYSTEM_BASE``).
+Codes use the app's own systems (``SYSTEM_BASE``); where the instrument's
+``loinc.toml`` lists a verified LOINC code (``exports.loinc``), the panel code
+is the Questionnaire's ``code``, an item's code its ``item.code`` and a
+score's code a second ``Observation.code`` coding after the app's own.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pro_app.exports.layout import (
     RecordSource,
     SubmissionRecord,
 )
+from pro_app.exports.loinc import LoincMap, load_loinc
+from pro_app.exports.sdtm_map import instruments_dir
 from pro_app.exports.writers import CHUNK
 
 FHIR_VERSION = "4.0.1"
@@ -54,8 +58,16 @@ def subject_system(study: str) -> str:
     return f"{SYSTEM_BASE}:study:{study}:subject"
 
 
-def questionnaire(plan: ExportPlan, instrument: Instrument) -> dict[str, Any]:
+def loinc_codes(instrument: Instrument) -> LoincMap:
+    """The instrument version's verified LOINC codes (from its ``loinc.toml``)."""
+    return load_loinc(instrument, instruments_dir())
+
+
+def questionnaire(
+    plan: ExportPlan, instrument: Instrument, loinc: LoincMap | None = None
+) -> dict[str, Any]:
     """One instrument version: items (linkId = item id) with ordinal options."""
+    loinc = loinc_codes(instrument) if loinc is None else loinc
     text = instrument.text(instrument.text_locale_for("en"))
     items = []
     for item in instrument.items:
@@ -70,15 +82,12 @@ def questionnaire(plan: ExportPlan, instrument: Instrument) -> dict[str, Any]:
             }
             for code, label in text.options(item.id)
         ]
-        items.append(
-            {
-                "linkId": item.id,
-                "text": text.item_text(item.id),
-                "type": "choice",
-                "answerOption": options,
-            }
-        )
-    return {
+        entry: dict[str, Any] = {"linkId": item.id}
+        if item.id in loinc.items:
+            entry["code"] = [loinc.items[item.id].coding()]
+        entry |= {"text": text.item_text(item.id), "type": "choice"}
+        items.append(entry | {"answerOption": options})
+    resource: dict[str, Any] = {
         "resourceType": "Questionnaire",
         "id": resource_id(plan.study, "Q", instrument.id, instrument.version),
         "url": canonical(instrument.id),
@@ -88,8 +97,10 @@ def questionnaire(plan: ExportPlan, instrument: Instrument) -> dict[str, Any]:
         "status": "active",
         "language": text.locale,
         "copyright": instrument.licence,
-        "item": items,
     }
+    if loinc.panel is not None:
+        resource["code"] = [loinc.panel.coding()]
+    return resource | {"item": items}
 
 
 class Resources:
@@ -99,6 +110,11 @@ class Resources:
         self.plan = plan
         self.bundle = bundle
         self.instruments = {(i.id, i.version): i for i in plan.instruments}
+        self.loinc = {key: loinc_codes(i) for key, i in self.instruments.items()}
+
+    def terms(self, instrument: Instrument) -> LoincMap:
+        """The LOINC codes of an instrument version in the plan."""
+        return self.loinc[(instrument.id, instrument.version)]
 
     def reference(self, kind: str, rid: str) -> str:
         """``urn:uuid:`` inside a Bundle, ``Type/id`` in NDJSON."""
@@ -139,11 +155,15 @@ class Resources:
         """One Observation per current score, derived from the response."""
         instrument = self.instruments[(record.instrument, record.version)]
         names = {s.id: s.name for s in instrument.scales}
+        loinc = self.loinc[(record.instrument, record.version)].scores
         qr = resource_id(self.plan.study, "QR", record.submission_id)
         system = f"{SYSTEM_BASE}:score:{record.instrument}"
         out = []
         for score in record.scores:
             name = names.get(score.scale_id, score.scale_id)
+            codings = [{"system": system, "code": score.scale_id, "display": name}]
+            if score.scale_id in loinc:
+                codings.append(loinc[score.scale_id].coding())
             obs: dict[str, Any] = {
                 "resourceType": "Observation",
                 "id": resource_id(
@@ -152,9 +172,7 @@ class Resources:
                 "status": "final",
                 "category": [{"coding": [SURVEY]}],
                 "code": {
-                    "coding": [
-                        {"system": system, "code": score.scale_id, "display": name}
-                    ],
+                    "coding": codings,
                     "text": f"{instrument.short_name} {name}",
                 },
                 "subject": self.subject(record),
@@ -215,7 +233,7 @@ def bundle(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
 
         def resources() -> Iterator[dict[str, Any]]:
             for instrument in plan.instruments:
-                yield questionnaire(plan, instrument)
+                yield questionnaire(plan, instrument, maker.terms(instrument))
             for record in source(None):
                 yield maker.response(record)
                 yield from maker.observations(record)
@@ -246,7 +264,8 @@ def ndjson(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
     def questionnaires(out: ExportFile) -> Iterator[bytes]:
         for instrument in plan.instruments:
             out.rows += 1
-            yield (_dump(questionnaire(plan, instrument)) + "\n").encode()
+            resource = questionnaire(plan, instrument, maker.terms(instrument))
+            yield (_dump(resource) + "\n").encode()
 
     def responses(out: ExportFile) -> Iterator[bytes]:
         def lines() -> Iterator[str]:

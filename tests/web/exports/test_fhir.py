@@ -12,7 +12,8 @@ from fhir.resources.observation import Observation
 from fhir.resources.questionnaire import Questionnaire
 from fhir.resources.questionnaireresponse import QuestionnaireResponse
 
-from pro_app.exports.fhir import canonical, subject_system
+from pro_app.exports.fhir import canonical, loinc_codes, subject_system
+from pro_app.exports.loinc import LOINC_SYSTEM
 from pro_app.surveys.models import Submission
 from tests.web.exports.conftest import expected_answers, expected_scores
 
@@ -57,6 +58,7 @@ def _check(resources: list[dict], world, session, *, bundle: bool) -> None:
                 o["extension"][0]["valueDecimal"] for o in q_item["answerOption"]
             ]
             assert ordinals == list(item.codes)
+        _check_loinc_in_questionnaire(q, instrument)
     # One response per completed submission; every answered item, by code.
     responses = {r["id"]: r for r in by_type["QuestionnaireResponse"]}
     seen = {}
@@ -81,6 +83,8 @@ def _check(resources: list[dict], world, session, *, bundle: bool) -> None:
     assert len(responses) == n_completed
     # One Observation per current score, derived from its response.
     got_scores = {}
+    loinc = {i.id: loinc_codes(i).scores for i in world.catalog.instruments}
+    coded = set()
     for obs in by_type["Observation"]:
         assert obs["category"][0]["coding"][0]["code"] == "survey"
         target = obs["derivedFrom"][0]["reference"]
@@ -88,6 +92,13 @@ def _check(resources: list[dict], world, session, *, bundle: bool) -> None:
         subject, instrument_id, authored = submissions[rid]
         assert obs["effectiveDateTime"] == authored
         scale_id = obs["code"]["coding"][0]["code"]
+        # The app's own coding first; the LOINC one second, only where loinc.toml
+        # lists the score.
+        want_codings = [obs["code"]["coding"][0]]
+        if scale_id in loinc[instrument_id]:
+            want_codings.append(loinc[instrument_id][scale_id].coding())
+            coded.add((instrument_id, scale_id))
+        assert obs["code"]["coding"] == want_codings
         value = obs.get("valueQuantity", {}).get("value")
         se = None
         for component in obs.get("component", []):
@@ -103,6 +114,25 @@ def _check(resources: list[dict], world, session, *, bundle: bool) -> None:
             score.se if ok else None,
         )
     assert got_scores == want_scores
+    # The world's scores include LOINC-coded ones of both PROMIS instruments.
+    assert ("promis_global", "global_physical_health") in coded
+    assert ("promis29", "physical_function") in coded
+
+
+def _check_loinc_in_questionnaire(q: dict, instrument) -> None:
+    """Questionnaire.code and item.code are exactly the codes in loinc.toml."""
+    terms = loinc_codes(instrument)
+    if terms.panel is None:
+        assert "code" not in q
+    else:
+        assert q["code"] == [terms.panel.coding()]
+    for q_item in q["item"]:
+        code = terms.items.get(q_item["linkId"])
+        if code is None:
+            assert "code" not in q_item
+        else:
+            assert q_item["code"] == [code.coding()]
+            assert q_item["code"][0]["system"] == LOINC_SYSTEM
 
 
 def test_bundle_parses_as_r4_and_matches_the_database(app, world, session, tmp_path):
@@ -146,3 +176,38 @@ def test_a_malformed_resource_is_refused_by_the_reader():
     """The reader used above does reject what R4 does not allow."""
     with pytest.raises(Exception, match="status"):
         QuestionnaireResponse({"resourceType": "QuestionnaireResponse"}, strict=True)
+
+
+def test_loinc_codes_appear_where_the_data_files_say(app, world, tmp_path):
+    """Spot checks against codes verified by hand (see docs/exports.md)."""
+    out = _export(app, tmp_path, "fhir")
+    raw = json.loads(out.read_text(encoding="utf-8"))
+    resources = [e["resource"] for e in raw["entry"]]
+    questionnaires = {
+        q["url"]: q for q in resources if q["resourceType"] == "Questionnaire"
+    }
+    global_q = questionnaires[canonical("promis_global")]
+    assert global_q["code"][0]["code"] == "85524-7"
+    assert global_q["code"][0]["system"] == "http://loinc.org"
+    items = {i["linkId"]: i for i in global_q["item"]}
+    assert items["Global07r"]["code"][0]["code"] == "61583-1"
+    promis29 = questionnaires[canonical("promis29")]
+    assert "code" not in promis29  # LOINC's 62337-1 is the v1.0 profile
+    items = {i["linkId"]: i for i in promis29["item"]}
+    assert items["EDANX01"]["code"][0]["code"] == "61923-9"
+    assert "code" not in items["FATEXP41"]  # not verified: left uncoded
+    rand36 = questionnaires[canonical("rand36")]
+    assert "code" not in rand36
+    assert all("code" not in item for item in rand36["item"])
+    gph = [
+        o
+        for o in resources
+        if o["resourceType"] == "Observation"
+        and o["code"]["coding"][0]["code"] == "global_physical_health"
+    ]
+    assert gph
+    assert gph[0]["code"]["coding"][1] == {
+        "system": "http://loinc.org",
+        "code": "71971-6",
+        "display": "PROMIS-10 Global Physical Health (GPH) score T-score",
+    }

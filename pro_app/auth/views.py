@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_user, logout_user
 from markupsafe import Markup
 
@@ -82,10 +83,12 @@ def _locked_message(result: services.LoginResult) -> str:
     if result.locked_until is not None:
         remaining = result.locked_until.timestamp() - time.time()
         minutes = max(1, int(remaining // 60) + 1)
-    return _(
-        "This account is locked for %(minutes)d minutes after repeated failed "
+    return ngettext(
+        "This account is locked for %(num)d minute after repeated failed "
         "sign-ins. Try again later or ask an administrator.",
-        minutes=minutes,
+        "This account is locked for %(num)d minutes after repeated failed "
+        "sign-ins. Try again later or ask an administrator.",
+        minutes,
     )
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import Connection, func, insert, select  # noqa: E402
 
 from pro_app.app import create_app  # noqa: E402
 from pro_app.catalog import Instrument  # noqa: E402
+from pro_app.exports.formats import FORMATS  # noqa: E402
 from pro_app.extensions import db  # noqa: E402
 from pro_app.participants.models import Participant  # noqa: E402
 from pro_app.scoring.result import ALGORITHM_VERSION  # noqa: E402
@@ -43,7 +44,6 @@ from pro_app.studies.models import Assignment, Study, Timepoint  # noqa: E402
 from pro_app.studies.services import TimepointSpec, create_study  # noqa: E402
 from pro_app.surveys.models import Answer, Score, Submission  # noqa: E402
 
-FORMATS = ("csv-long", "csv-wide", "scores", "codebook", "spss", "stata")
 INSTRUMENTS = (("rand36", "1.0"), ("promis29", "2.1"), ("promis_global", "1.2"))
 WEEKS = (0, 4, 12, 24, 36, 52)
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Jerusalem", "UTC")
@@ -238,6 +238,8 @@ def _size(path: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--participants", type=int, default=10_000)
+    # Every registered format by default (CSV, codebook, SPSS, Stata, SDTM, ODM,
+    # FHIR Bundle and NDJSON).
     parser.add_argument("--formats", nargs="+", default=list(FORMATS))
     parser.add_argument("--keep", action="store_true", help="Keep the database.")
     parser.add_argument("--child", help=argparse.SUPPRESS)

@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from pro_app.exports import services
 from pro_app.exports.archive import Delivery, write_file
+from pro_app.exports.dta import DtaError
 from pro_app.exports.formats import FORMATS, get_format
 from pro_app.exports.layout import ExportFilters
+from pro_app.exports.sav import SavError
 from pro_app.exports.xport import XportError
 from pro_app.extensions import db
 from pro_app.studies.models import Study
@@ -74,8 +76,8 @@ def export_cli(
     for export_file, path in zip(files, paths, strict=True):
         try:
             write_file(export_file, path, delivery)
-        except XportError as error:
-            # Found part-way through (a value SAS XPORT v5 cannot hold): the
+        except (XportError, SavError, DtaError) as error:
+            # Found part-way through (a value the file format cannot hold): the
             # partial file is gone and nothing is recorded as exported.
             raise click.ClickException(
                 f"{export_file.name}: {error}; nothing was exported"

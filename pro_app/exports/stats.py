@@ -1,23 +1,18 @@
 """SPSS (.sav) and Stata (.dta) files with variable and value labels.
 
 One file per instrument, with the columns of the wide dataset for that
-instrument (same names, same values). ``pyreadstat`` writes a whole
-DataFrame to a path and cannot append, so these two formats are the only
-ones that hold data in memory: the rows of ONE instrument at a time, kept as
-packed arrays (8 bytes a number; repeated strings shared) until the frame is
-built. docs/exports.md gives the measured bound.
+instrument (same names, same values). Rows go from the record stream
+straight to our own writers (``sav.py``, ``dta.py``), which spool them to a
+temporary file and then emit the file in chunks: memory stays flat whatever
+the study size (docs/exports.md gives the figures).
 """
 
 from __future__ import annotations
 
-import math
-import os
-import tempfile
-from array import array
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 
+from pro_app.exports.dta import dta_chunks
 from pro_app.exports.layout import (
     ExportFile,
     ExportPlan,
@@ -27,60 +22,13 @@ from pro_app.exports.layout import (
     wide_variables,
     zone_info,
 )
+from pro_app.exports.sav import sav_chunks
 from pro_app.exports.writers import WideRow
 
-READ_SIZE = 64 * 1024
-# Stata keeps at most 80 characters of a variable label.
-STATA_LABEL = 80
-_EPOCH = datetime(1970, 1, 1)  # naive on purpose: wall-clock time
-_MICROSECOND = timedelta(microseconds=1)
-
-
-class _Columns:
-    """Column-wise storage of wide rows: arrays for numbers and times."""
-
-    def __init__(self, variables: tuple[Variable, ...]) -> None:
-        self.variables = variables
-        self.data: list[Any] = []
-        for v in variables:
-            kind = {"numeric": "d", "datetime": "q"}.get(v.type)
-            self.data.append(array(kind) if kind else [])
-        self.strings: dict[str, str] = {}
-
-    def add(self, row: list[object], record: SubmissionRecord) -> None:
-        for n, (variable, value) in enumerate(zip(self.variables, row, strict=True)):
-            column = self.data[n]
-            if variable.type == "numeric":
-                column.append(math.nan if value is None else float(value))  # type: ignore[arg-type]
-            elif variable.type == "datetime":
-                column.append(_wall_micros(record, variable.name))
-            else:
-                text = "" if value is None else str(value)
-                column.append(self.strings.setdefault(text, text))
-
-    def frame(self) -> Any:
-        import numpy as np
-        import pandas as pd
-
-        columns = {}
-        for variable, values in zip(self.variables, self.data, strict=True):
-            if variable.type == "numeric":
-                columns[variable.name] = np.frombuffer(values, dtype="float64")
-            elif variable.type == "datetime":
-                # Microseconds: pyreadstat 1.3 writes datetime64[s] as 1970.
-                micros = np.frombuffer(values, dtype="int64")
-                columns[variable.name] = micros.view("datetime64[us]")
-            else:
-                columns[variable.name] = pd.Series(values, dtype=object)
-        return pd.DataFrame(columns, copy=False)
-
-
-def _wall_micros(record: SubmissionRecord, name: str) -> int:
-    # SPSS and Stata times carry no zone: UTC as UTC, local as the site's clock,
-    # to the second like the CSV files.
-    zone = zone_info(record.site_timezone) if name == "completed_at_local" else UTC
-    wall = record.completed_at.astimezone(zone).replace(tzinfo=None, microsecond=0)
-    return (wall - _EPOCH) // _MICROSECOND
+#: A writer: variables, rows, creation time and file label in; bytes out.
+Writer = Callable[
+    [Sequence[Variable], Iterable[Sequence[object]], datetime, str], Iterator[bytes]
+]
 
 
 def instrument_variables(plan: ExportPlan, instrument_id: str) -> tuple[Variable, ...]:
@@ -89,79 +37,44 @@ def instrument_variables(plan: ExportPlan, instrument_id: str) -> tuple[Variable
     return wide_variables(versions)
 
 
-def _write(
+def _wall(record: SubmissionRecord, name: str) -> datetime:
+    # SPSS and Stata times carry no zone: UTC as UTC, local as the site's clock,
+    # to the second like the CSV files.
+    zone = zone_info(record.site_timezone) if name == "completed_at_local" else UTC
+    return record.completed_at.astimezone(zone).replace(tzinfo=None, microsecond=0)
+
+
+def _rows(
     plan: ExportPlan,
     source: RecordSource,
     instrument_id: str,
+    variables: tuple[Variable, ...],
     out: ExportFile,
-    write: Callable[[Any, str, tuple[Variable, ...]], None],
-) -> Iterator[bytes]:
-    variables = instrument_variables(plan, instrument_id)
+) -> Iterator[list[object]]:
+    """The instrument's wide rows, times as naive wall-clock datetimes."""
     placer = WideRow(plan, variables)
-    columns = _Columns(variables)
+    times = [(n, v.name) for n, v in enumerate(variables) if v.type == "datetime"]
     for record in source(instrument_id, answers=True, scores=True):
-        columns.add(placer.values(record), record)
+        row = placer.values(record)
+        for n, name in times:
+            row[n] = _wall(record, name)
         out.rows += 1
-    frame = columns.frame()
-    del columns
-    handle, path = tempfile.mkstemp(suffix=os.path.splitext(out.name)[1])
-    os.close(handle)
-    try:
-        write(frame, path, variables)
-        del frame
-        with open(path, "rb") as produced:
-            while chunk := produced.read(READ_SIZE):
-                yield chunk
-    finally:
-        os.unlink(path)
-
-
-def _labels(variables: tuple[Variable, ...], limit: int | None = None) -> dict:
-    return {v.name: v.label if limit is None else v.label[:limit] for v in variables}
-
-
-def _value_labels(variables: tuple[Variable, ...]) -> dict[str, dict[int, str]]:
-    return {v.name: dict(v.value_labels) for v in variables if v.value_labels}
-
-
-def _write_sav(frame: Any, path: str, variables: tuple[Variable, ...]) -> None:
-    import pyreadstat
-
-    measure = {v.name: "nominal" if v.type == "string" else "scale" for v in variables}
-    for v in variables:
-        if v.value_labels:
-            measure[v.name] = "ordinal"
-    pyreadstat.write_sav(
-        frame,
-        path,
-        column_labels=_labels(variables),
-        variable_value_labels=_value_labels(variables),
-        variable_measure=measure,
-    )
-
-
-def _write_dta(frame: Any, path: str, variables: tuple[Variable, ...]) -> None:
-    import pyreadstat
-
-    pyreadstat.write_dta(
-        frame,
-        path,
-        column_labels=_labels(variables, STATA_LABEL),
-        variable_value_labels=_value_labels(variables),
-    )
+        yield row
 
 
 def _files(
-    plan: ExportPlan,
-    source: RecordSource,
-    suffix: str,
-    write: Callable[[Any, str, tuple[Variable, ...]], None],
+    plan: ExportPlan, source: RecordSource, suffix: str, write: Writer
 ) -> list[ExportFile]:
+    created = plan.generated_at.astimezone(UTC).replace(tzinfo=None)
     files = []
     for instrument_id in plan.instrument_ids():
 
-        def produce(out: ExportFile, instrument_id: str = instrument_id) -> Any:
-            return _write(plan, source, instrument_id, out, write)
+        def produce(
+            out: ExportFile, instrument_id: str = instrument_id
+        ) -> Iterator[bytes]:
+            variables = instrument_variables(plan, instrument_id)
+            rows = _rows(plan, source, instrument_id, variables, out)
+            return write(variables, rows, created, f"{plan.study} {instrument_id}")
 
         files.append(ExportFile(plan.file_name(instrument_id, suffix), produce))
     return files
@@ -169,9 +82,9 @@ def _files(
 
 def spss(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
     """``spss``: one ``.sav`` per instrument, with variable and value labels."""
-    return _files(plan, source, "sav", _write_sav)
+    return _files(plan, source, "sav", sav_chunks)
 
 
 def stata(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
     """``stata``: one ``.dta`` (Stata 14+, format 118) per instrument, labelled."""
-    return _files(plan, source, "dta", _write_dta)
+    return _files(plan, source, "dta", dta_chunks)

@@ -6,10 +6,7 @@ as they arrive and the writer's memory does not grow with them."""
 from __future__ import annotations
 
 import math
-import os
 import struct
-import tempfile
-import tracemalloc
 from datetime import UTC, datetime
 
 import pyreadstat
@@ -23,24 +20,19 @@ from pro_app.exports.sav import (
     sav_chunks,
     short_names,
 )
+from tests.unit.stats_cases import (
+    ARABIC,
+    CODES,
+    COMMON_ROWS,
+    CYRILLIC,
+    HEBREW,
+    VARIABLES,
+    WHEN,
+    same,
+)
 
-WHEN = datetime(2026, 11, 24, 21, 40, 41)
-HEBREW, ARABIC, CYRILLIC = "שאלה ראשונה", "سؤال أول", "Первый вопрос"
-CODES = {1: "Excellent", 2: "Очень хорошо", 3: "טוב", 4: "مقبول"}
-VARIABLES = [
-    Variable("subject", "Subject identifier", "string"),
-    Variable("completed_at_utc", "Completed at (UTC)", "datetime"),
-    Variable("rand36_q01", f"RAND-36 1: {HEBREW}", "numeric", CODES),
-    Variable("rand36_q02", f"RAND-36 2: {ARABIC}", "numeric", CODES),
-    Variable("promis29_anxiety_t", f"PROMIS-29 {CYRILLIC}", "numeric"),
-    Variable("comment", "Free text", "string"),
-    Variable("corrected", "Any answer corrected", "numeric", {0: "no", 1: "yes"}),
-]
 ROWS = [
-    ["LK-001", datetime(2025, 3, 10, 9, 30, 15), 1, 4, 52.3, HEBREW, 0],
-    ["LK-002", datetime(1999, 12, 31, 23, 59, 59), 2, None, -1e300, ARABIC, 1],
-    ["משתתף-3", datetime(2030, 1, 1), 3, 2, math.nan, CYRILLIC, 0],
-    ["", None, None, None, 0.0, None, None],
+    *COMMON_ROWS,
     [None, datetime(1583, 1, 1, 0, 0, 1), 4, 1, 123456789.123456, "x", 1],
 ]
 
@@ -51,12 +43,6 @@ def _write(tmp_path, variables=VARIABLES, rows=ROWS, label="TEST-1 rand36"):
     return path
 
 
-def _same(got: object, want: object) -> bool:
-    if want is None or (isinstance(want, float) and math.isnan(want)):
-        return isinstance(got, float) and math.isnan(got)
-    return got == want
-
-
 def test_pyreadstat_reads_back_every_value(tmp_path):
     frame, meta = pyreadstat.read_sav(str(_write(tmp_path)))
     assert meta.number_rows == len(ROWS) == len(frame)
@@ -65,9 +51,9 @@ def test_pyreadstat_reads_back_every_value(tmp_path):
         assert got["subject"] == (row[0] or "")
         assert got["comment"] == (row[5] or "")
         for name, want in zip(("rand36_q01", "rand36_q02"), row[2:4], strict=True):
-            assert _same(got[name], want), name
-        assert _same(got["promis29_anxiety_t"], row[4])
-        assert _same(got["corrected"], row[6])
+            assert same(got[name], want), name
+        assert same(got["promis29_anxiety_t"], row[4])
+        assert same(got["corrected"], row[6])
         if row[1] is None:
             assert str(got["completed_at_utc"]) == "NaT"
         else:  # to the second, as written
@@ -214,47 +200,3 @@ def test_bad_declarations_are_refused_before_any_byte(variables, problem):
 def test_a_bad_file_label_is_refused():
     with pytest.raises(SavError, match="file label is not valid Unicode"):
         next(sav_chunks(VARIABLES, [], WHEN, "\udfff"))
-
-
-def test_rows_are_spooled_as_they_arrive(tmp_path):
-    """The data reach the spool file while the rows are still being produced:
-    the writer keeps no rows of its own."""
-    seen_on_disk = []
-    with tempfile.TemporaryFile() as spool:
-
-        def rows():
-            for n in range(5000):
-                if n % 1000 == 0:
-                    spool.flush()
-                    seen_on_disk.append(os.fstat(spool.fileno()).st_size)
-                yield [f"LK-{n:04d}", WHEN, n % 4 + 1, None, n / 3, "", n % 2]
-
-        chunks = sav_chunks(VARIABLES, rows(), WHEN, spool=spool)
-        header = next(chunks)  # every row has been spooled by now
-        assert seen_on_disk[0] == 0
-        assert all(b > a for a, b in zip(seen_on_disk, seen_on_disk[1:], strict=False))
-        # Each spooled row holds at least its 5 doubles.
-        assert seen_on_disk[-1] >= 4000 * 5 * 8
-        data = b"".join(chunks)
-    assert header.startswith(b"$FL2")
-    # 7 + 8 + 8 bytes of strings (subject 7 wide, comment 1) + 5 doubles.
-    assert len(data) == 5000 * (8 + 8 + 5 * 8)
-
-
-def _peak(rows: int) -> int:
-    def produce():
-        for n in range(rows):
-            yield [f"LK-{n:06d}", WHEN, n % 4 + 1, None, n / 3, "ok", n % 2]
-
-    tracemalloc.start()
-    try:
-        for _chunk in sav_chunks(VARIABLES, produce(), WHEN):
-            pass
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-def test_memory_does_not_grow_with_rows():
-    small, large = _peak(1_000), _peak(100_000)
-    assert large < 2 * small, (small, large)

@@ -21,19 +21,17 @@ from __future__ import annotations
 import re
 import struct
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import nullcontext
 from datetime import datetime
 from typing import IO
 
 from pro_app.exports.layout import Variable
 from pro_app.exports.spool import (
     KINDS,
-    RowSpool,
     Rules,
     chunks,
     row_assembler,
+    spooled,
     utf8,
 )
 
@@ -235,12 +233,9 @@ def dta_chunks(
     :class:`DtaError` on the first value the format cannot hold.
     """
     _check(variables)
-    with tempfile.TemporaryFile() if spool is None else nullcontext(spool) as file:
-        spooled = RowSpool(variables, RULES, file)
-        spooled.add_all(rows)
-        widths = [max(w, 1) for w in spooled.widths]
-        before, after = descriptors(variables, widths, spooled.rows, created, label)
+    with spooled(variables, RULES, rows, spool) as filled:
+        widths = filled.field_widths
+        before, after = descriptors(variables, widths, filled.rows, created, label)
         yield before
-        assemble = row_assembler(spooled.kinds, widths, b"\0")
-        yield from chunks(spooled, assemble)
+        yield from chunks(filled, row_assembler(filled.kinds, widths, b"\0"))
         yield after

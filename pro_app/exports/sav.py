@@ -24,19 +24,17 @@ import math
 import re
 import struct
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import nullcontext
 from datetime import datetime
 from typing import IO
 
 from pro_app.exports.layout import Variable
 from pro_app.exports.spool import (
     KINDS,
-    RowSpool,
     Rules,
     chunks,
     row_assembler,
+    spooled,
     utf8,
 )
 
@@ -256,11 +254,8 @@ def sav_chunks(
     :class:`SavError` on the first value the format cannot hold.
     """
     _check(variables)
-    with tempfile.TemporaryFile() if spool is None else nullcontext(spool) as file:
-        spooled = RowSpool(variables, RULES, file)
-        spooled.add_all(rows)
-        widths = [max(w, 1) for w in spooled.widths]
-        yield dictionary(variables, widths, spooled.rows, created, label)
+    with spooled(variables, RULES, rows, spool) as filled:
+        widths = filled.field_widths
+        yield dictionary(variables, widths, filled.rows, created, label)
         stored = [_up(w, 8) for w in widths]
-        assemble = row_assembler(spooled.kinds, stored, b" ")
-        yield from chunks(spooled, assemble)
+        yield from chunks(filled, row_assembler(filled.kinds, stored, b" "))

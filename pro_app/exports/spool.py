@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 import struct
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
@@ -50,6 +52,21 @@ def utf8(text: object, error: type[ValueError], what: str) -> bytes:
         raise error(f"{what} is not valid Unicode: {text!r}") from problem
 
 
+@contextmanager
+def spooled(
+    variables: Sequence[Variable],
+    rules: Rules,
+    rows: Iterable[Sequence[object]],
+    spool: IO[bytes] | None = None,
+) -> Iterator[RowSpool]:
+    """Spool every row (to ``spool``, else to an anonymous temporary file) and
+    give the filled spool; the file lives until the ``with`` block ends."""
+    with tempfile.TemporaryFile() if spool is None else nullcontext(spool) as file:
+        filled = RowSpool(variables, rules, file)
+        filled.add_all(rows)
+        yield filled
+
+
 class RowSpool:
     """Checks, encodes and spools rows; then replays them once, in order.
 
@@ -73,6 +90,11 @@ class RowSpool:
         self._start = file.tell()
         self.widths = [0] * n_strings
         self.rows = 0
+
+    @property
+    def field_widths(self) -> list[int]:
+        """Each string column's width in the file: its longest value, at least 1."""
+        return [max(w, 1) for w in self.widths]
 
     def add_all(self, rows: Iterable[Sequence[object]]) -> None:
         """Spool every row; the first value that does not fit raises."""

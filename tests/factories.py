@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pro_app.auth.grants import grant_role
 from pro_app.auth.models import Role, StaffUser
-from pro_app.auth.services import create_user, grant_role
+from pro_app.auth.services import create_user
 from pro_app.catalog import Catalog
 from pro_app.participants.models import Participant
 from pro_app.participants.services import issue_link
@@ -100,7 +101,9 @@ def make_staff(
         actor="system:test",
     )
     if role is not None and study is not None:
-        grant_role(session, user, study, role, site=site, actor="system:test")
+        grant_role(
+            session, user, study, role, site=site, actor="system:test", granted_by=None
+        )
     return user
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from pro_app.audit.models import AuditEvent
 from pro_app.auth.models import StaffUser
+from pro_app.auth.scope import in_sites
 from pro_app.notify.models import Outbox
 from pro_app.participants.models import AccessToken, Participant
 from pro_app.studies.models import Assignment, DataLock
@@ -83,7 +84,7 @@ def conditions(f: TrailFilter) -> list[ColumnElement[bool]]:
         if f.participant_id is not None:
             people = people.where(Participant.id == f.participant_id)
         if f.site_ids is not None:
-            people = people.where(Participant.site_id.in_(f.site_ids))
+            people = people.where(in_sites(Participant.site_id, f.site_ids))
         where.append(_about(people))
     if f.actor:
         if f.actor.endswith(":"):

@@ -20,8 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from pro_app.auth import services
-from pro_app.auth.models import Role, StaffUser, StudyRole
-from pro_app.auth.permissions import Permission, permissions_of
+from pro_app.auth.grants import grants_of
+from pro_app.auth.models import Role, StaffUser
+from pro_app.auth.permissions import (
+    Grant,
+    Permission,
+    SiteScope,
+    holds,
+    may_grant,
+    sites_with,
+    within,
+)
 from pro_app.extensions import db, login_manager
 from pro_app.participants.login import load_participant
 from pro_app.participants.models import Participant
@@ -81,36 +90,50 @@ def current_staff() -> StaffIdentity | None:
 
 @dataclass(frozen=True)
 class StudyAccess:
-    """A staff member's standing in the study of the current request."""
+    """A staff member's standing in the study of the current request.
+
+    Permissions are evaluated site by site (``permissions.py`` has the rule);
+    ``level`` is the permission the request's view declared, the default for
+    every site question asked below.
+    """
 
     study: Study
     user: StaffUser
-    roles: frozenset[Role]
-    permissions: frozenset[Permission]
-    # ``None``: every site; otherwise the ids of the sites they may see.
-    site_ids: frozenset[int] | None
+    grants: tuple[Grant, ...]
+    level: Permission = Permission.VIEW
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(grant.role for grant in self.grants)
 
     def can(self, permission: Permission | str) -> bool:
-        return Permission(permission) in self.permissions
+        """Whether the permission holds at one site at least."""
+        return sites_with(self.grants, Permission(permission)) != frozenset()
 
-    def sees_site(self, site_id: int) -> bool:
-        return self.site_ids is None or site_id in self.site_ids
+    def can_at(self, permission: Permission | str, site_id: int | None) -> bool:
+        """Whether the permission holds at ``site_id`` (``None``: at every site)."""
+        return holds(self.grants, Permission(permission), site_id)
+
+    def sites(self, permission: Permission | str | None = None) -> SiteScope:
+        """Where a permission (by default the view's) holds: ``None`` = every site."""
+        return sites_with(self.grants, Permission(permission or self.level))
+
+    def sees_site(self, site_id: int | None) -> bool:
+        """Whether data of ``site_id`` may be shown for the view's permission."""
+        return within(self.sites(), site_id)
+
+    def may_grant(self, role: Role, site_id: int | None) -> bool:
+        return may_grant(self.grants, role, site_id, account_admin=self.user.is_admin)
 
 
-def study_access(user: StaffUser, study: Study) -> StudyAccess | None:
+def study_access(
+    user: StaffUser, study: Study, level: Permission = Permission.VIEW
+) -> StudyAccess | None:
     """Return the user's access to ``study``, or ``None`` without any role."""
-    grants = db.session.scalars(
-        select(StudyRole).where(
-            StudyRole.user_id == user.id, StudyRole.study_id == study.id
-        )
-    ).all()
+    grants = grants_of(db.session, user.id, study.id)
     if not grants:
         return None
-    roles = frozenset(grant.role for grant in grants)
-    sites = None
-    if all(grant.site_id is not None for grant in grants):
-        sites = frozenset(grant.site_id for grant in grants if grant.site_id)
-    return StudyAccess(study, user, roles, permissions_of(roles), sites)
+    return StudyAccess(study, user, grants, level)
 
 
 def _to_login() -> Any:
@@ -148,7 +171,7 @@ def requires(level: Permission | str) -> Callable[[F], F]:
                 study = db.session.scalar(
                     select(Study).where(Study.code == kwargs.get("study_code"))
                 )
-                access = None if study is None else study_access(user, study)
+                access = None if study is None else study_access(user, study, level)
                 if access is None:
                     abort(404)
                 if not access.can(level):
@@ -168,15 +191,19 @@ def access() -> StudyAccess:
 
 
 def participant_or_404(participant_id: int) -> Participant:
-    """A participant of the current study and of a site the user sees."""
+    """A participant the current view may act on, at a site where it may.
+
+    404 when the participant is not in the study or at no site the user sees
+    at all; 403 when they see the site but the view's permission does not
+    hold there (an all-sites monitor who coordinates site 01 only).
+    """
     here = access()
     participant = db.session.get(Participant, participant_id)
-    if (
-        participant is None
-        or participant.study_id != here.study.id
-        or not here.sees_site(participant.site_id)
-    ):
+    if participant is None or participant.study_id != here.study.id:
         abort(404)
+    if not here.sees_site(participant.site_id):
+        visible = within(here.sites(Permission.VIEW), participant.site_id)
+        abort(403 if visible else 404)
     return participant
 
 

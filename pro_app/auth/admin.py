@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from pro_app.auth import forms, services
+from pro_app.auth import forms, grants, services
 from pro_app.auth.access import SYSTEM_ADMIN, current_staff, requires, staff_actor
 from pro_app.auth.models import Role, StaffUser, StudyRole
 from pro_app.auth.views import bp
@@ -39,21 +39,35 @@ def role_choices() -> list[tuple[str, str]]:
 
 
 def grant_from_form(form: forms.GrantRoleForm, user: StaffUser, study: Study) -> None:
-    """Grant the role a validated form asks for, commit, and say so."""
+    """Grant the role a validated form asks for, commit, and say so.
+
+    Raises ``GrantRefused`` (the refusal committed, nothing else written) or
+    ``GrantError`` (rolled back) for a grant that cannot be made.
+    """
     site = None
     if form.site.data:
         site = db.session.scalar(
             select(Site).where(Site.study_id == study.id, Site.code == form.site.data)
         )
-    services.grant_role(
-        db.session,
-        user,
-        study,
-        Role(form.role.data),
-        site=site,
-        actor=staff_actor(),
-        granted_by=current_staff().user,
-    )
+        if site is None:
+            raise grants.GrantError("That site is not part of this study.")
+    try:
+        role = Role(form.role.data)
+    except ValueError as exc:
+        raise grants.GrantError("No such role.") from exc
+    try:
+        grants.grant_role(
+            db.session,
+            user,
+            study,
+            role,
+            site=site,
+            actor=staff_actor(),
+            granted_by=current_staff().user,
+        )
+    except grants.GrantRefused:
+        db.session.commit()
+        raise
     db.session.commit()
     flash(_("Role granted."), "ok")
 
@@ -177,7 +191,11 @@ def grant_user_role(user_id: int) -> Any:
     )
     if study is None or not form.validate_on_submit():
         return _user_page(user, 400, _("Choose a study and a role."))
-    grant_from_form(form, user, study)
+    try:
+        grant_from_form(form, user, study)
+    except (grants.GrantError, grants.GrantRefused):
+        db.session.rollback()
+        return _user_page(user, 400, _("Choose a study and a role."))
     return redirect(url_for(".show_user", user_id=user.id))
 
 
@@ -191,8 +209,12 @@ def revoke_user_role(user_id: int, grant_id: int) -> Any:
     form = forms.ReasonForm(prefix="state")
     if not form.validate_on_submit():
         return _user_page(user, 400, _("A reason is needed."))
-    services.revoke_role(
-        db.session, grant, actor=staff_actor(), reason=form.reason.data
+    grants.revoke_role(
+        db.session,
+        grant,
+        actor=staff_actor(),
+        reason=form.reason.data,
+        revoked_by=current_staff().user,
     )
     db.session.commit()
     flash(_("Role removed."), "ok")

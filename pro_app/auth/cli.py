@@ -10,7 +10,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from pro_app.auth import services
+from pro_app.auth import grants, services
 from pro_app.auth.models import Role, StaffUser
 from pro_app.extensions import db
 from pro_app.studies.models import Site, Study
@@ -67,7 +67,9 @@ def grant(email: str, study_code: str, role: str, site_code: str | None) -> None
         )
         if site is None:
             raise click.ClickException(f"no site {site_code} in {study_code}")
-    services.grant_role(db.session, user, study, Role(role), site=site, actor=ACTOR)
+    grants.grant_role(
+        db.session, user, study, Role(role), site=site, actor=ACTOR, granted_by=None
+    )
     db.session.commit()
     click.echo(f"{user.email}: {role} in {study_code}")
 

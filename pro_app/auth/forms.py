@@ -76,5 +76,7 @@ class ResetPasswordForm(ReasonForm):
 class GrantRoleForm(FlaskForm):
     email = EmailField(_l("Staff member's email"), validators=[DataRequired()])
     study = SelectField(_l("Study"), validators=[Optional()], validate_choice=False)
-    role = SelectField(_l("Role"), validators=[DataRequired()])
-    site = SelectField(_l("Site"), validators=[Optional()])
+    # Choices show what the acting user may give; the value is checked by the
+    # grant rule (grants.py), so a tampered value is refused there, audited.
+    role = SelectField(_l("Role"), validators=[DataRequired()], validate_choice=False)
+    site = SelectField(_l("Site"), validators=[Optional()], validate_choice=False)

@@ -1,4 +1,6 @@
-"""Staff accounts: passwords, lockout, second factor, sessions and roles.
+"""Staff accounts: passwords, lockout, second factor and sessions.
+
+Roles in studies are in ``grants.py``.
 
 Every change is audited. Services flush and never commit; the request or the
 command commits.
@@ -20,10 +22,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pro_app.audit.services import record
-from pro_app.auth.models import Role, StaffSession, StaffUser, StudyRole
+from pro_app.auth.models import StaffSession, StaffUser, StudyRole
 from pro_app.dbtypes import utcnow
 from pro_app.participants.crypto import decrypt, encrypt
-from pro_app.studies.models import Site, Study
+from pro_app.studies.models import Study
 
 _hasher = PasswordHasher()
 
@@ -518,73 +520,6 @@ def set_disabled(
         old=old,
         new={"disabled": disabled},
         reason=reason,
-    )
-
-
-# --- roles ---------------------------------------------------------------------
-
-
-def grant_role(
-    session: Session,
-    user: StaffUser,
-    study: Study,
-    role: Role,
-    *,
-    site: Site | None = None,
-    actor: str,
-    granted_by: StaffUser | None = None,
-) -> StudyRole:
-    """Give a user a role in a study (optionally at one site); audited."""
-    if site is not None and site.study_id != study.id:
-        raise AccountError("That site is not part of this study.")
-    existing = session.scalar(
-        select(StudyRole).where(
-            StudyRole.user_id == user.id,
-            StudyRole.study_id == study.id,
-            StudyRole.role == role,
-            StudyRole.site_id.is_(None)
-            if site is None
-            else StudyRole.site_id == site.id,
-        )
-    )
-    if existing is not None:
-        return existing
-    grant = StudyRole(
-        user_id=user.id,
-        study_id=study.id,
-        site_id=None if site is None else site.id,
-        role=role,
-        granted_by_id=None if granted_by is None else granted_by.id,
-    )
-    session.add(grant)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="role.grant",
-        entity_type="staff_user",
-        entity_id=user.id,
-        new={"role": role.value, "site": None if site is None else site.code},
-        study_id=study.id,
-    )
-    return grant
-
-
-def revoke_role(session: Session, grant: StudyRole, *, actor: str, reason: str) -> None:
-    """Take a role away; audited with the reason."""
-    old = {"role": grant.role.value, "site": grant.site.code if grant.site else None}
-    study_id, user_id = grant.study_id, grant.user_id
-    session.delete(grant)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action="role.revoke",
-        entity_type="staff_user",
-        entity_id=user_id,
-        old=old,
-        reason=reason,
-        study_id=study_id,
     )
 
 

@@ -70,6 +70,9 @@ def plan_export(
     _check("site", filters.sites, site_codes)
     _check("timepoint", filters.timepoints, tp_codes)
     if allowed_sites is not None:
+        if not allowed_sites:
+            # Never read as "no site filter", which would mean every site.
+            raise ExportError("no site to export")
         if not filters.sites:
             filters = ExportFilters(
                 tuple(sorted(allowed_sites)), filters.timepoints, filters.instruments

@@ -80,7 +80,7 @@ def _filter(form: TrailForm) -> tuple[trail.TrailFilter | None, str | None]:
     return trail.TrailFilter(
         study_id=here.study.id,
         participant_id=participant_id,
-        site_ids=here.site_ids,
+        site_ids=here.sites(),
         actor=actor,
         action=form.action.data or None,
         start=start,

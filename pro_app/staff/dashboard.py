@@ -63,7 +63,7 @@ PARTICIPANT_ENDPOINT = "staff.view_participant"
 @requires(Permission.VIEW)
 def dashboard(study_code: str) -> Any:
     here = access()
-    sites = queries.visible_sites(db.session, here.study.id, here.site_ids)
+    sites = queries.visible_sites(db.session, here.study.id, here.sites())
     chosen = next((s for s in sites if s.code == request.args.get("site")), None)
     shown = [chosen] if chosen else sites
     board = queries.study_dashboard(

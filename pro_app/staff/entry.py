@@ -142,7 +142,7 @@ def _paper_entry(
 
 def _after_entry(submission: Submission) -> str:
     # The stored answers and scores, to check against the paper at once.
-    if access().can(Permission.CORRECT):
+    if access().can_at(Permission.CORRECT, submission.assignment.participant.site_id):
         return url_for(
             ".correct_answer",
             study_code=access().study.code,

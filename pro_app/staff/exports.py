@@ -102,7 +102,7 @@ def _instrument_name(catalog: Any, instrument_id: str) -> str:
 def _allowed_sites() -> list[str] | None:
     # A site-limited data manager exports their own sites only.
     here = access()
-    if here.site_ids is None:
+    if here.sites() is None:
         return None
     return [s.code for s in here.study.sites if here.sees_site(s.id)]
 

@@ -107,8 +107,9 @@ def _page(
     form: LockForm | None = None, status: int = 200, error: str | None = None
 ) -> Any:
     study = access().study
-    active = locks.active_locks(db.session, study)
-    past = locks.past_locks(db.session, study)
+    sites = access().sites()
+    active = locks.active_locks(db.session, study, sites=sites)
+    past = locks.past_locks(db.session, study, sites=sites)
     actors = [r.locked_by for r in active + past] + [r.unlocked_by or "" for r in past]
     page = render_template(
         "staff/locks.html",
@@ -128,7 +129,7 @@ def _may_change(lock: DataLock) -> bool:
     # Staff limited to some sites lock and unlock only their participants.
     here = access()
     if lock.participant is None:
-        return here.site_ids is None
+        return here.sites() is None
     return here.sees_site(lock.participant.site_id)
 
 
@@ -154,7 +155,7 @@ def lock_data(study_code: str) -> Any:
         if form.timepoint.data
         else None
     )
-    if participant is None and access().site_ids is not None:
+    if participant is None and access().sites() is not None:
         return _page(form, 403, _("You can lock only participants of your own sites."))
     try:
         locks.lock(

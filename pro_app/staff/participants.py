@@ -134,7 +134,7 @@ def _participant_page(
     actors |= {c.actor for s in submissions for a in s.answers for c in a.corrections}
     actors |= {s.submission.entered_by for s in submissions if s.submission.entered_by}
     contact = None
-    if access().can(Permission.VIEW_CONTACT):
+    if access().can_at(Permission.VIEW_CONTACT, participant.site_id):
         contact = contact_for(db.session, participant, current_app.config["DATA_KEY"])
     return render_template(
         "staff/participant.html",
@@ -187,7 +187,7 @@ def edit_participant(study_code: str, participant_id: int) -> Any:
     key = current_app.config["DATA_KEY"]
     form = EditForm()
     form.language.choices = _language_choices()
-    may_see_contact = access().can(Permission.VIEW_CONTACT)
+    may_see_contact = access().can_at(Permission.VIEW_CONTACT, participant.site_id)
     if not may_see_contact:
         # Those who may not read contact details may not overwrite them either.
         del form.email

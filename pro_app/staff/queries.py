@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from pro_app.audit.services import latest_verification
+from pro_app.auth.scope import in_sites
 from pro_app.notify.models import Outbox, OutboxStatus
 from pro_app.participants.models import Participant, ParticipantStatus
 from pro_app.studies.models import Assignment, Site
@@ -85,9 +86,7 @@ def visible_sites(
 ) -> list[Site]:
     """Return the study's sites a user may see (``None``: every site), by code."""
     query = select(Site).where(Site.study_id == study_id).order_by(Site.code)
-    if site_ids is not None:
-        query = query.where(Site.id.in_(site_ids))
-    return list(session.scalars(query))
+    return list(session.scalars(query.where(in_sites(Site.id, site_ids))))
 
 
 def last_verification(session: Session) -> Verification | None:
@@ -165,7 +164,7 @@ def study_dashboard(
 
 
 def _slots(
-    session: Session, study_id: int, site_ids: Collection[int], now: datetime
+    session: Session, study_id: int, site_ids: frozenset[int], now: datetime
 ) -> dict[tuple[int, int], list[Slot]]:
     """Every assignment of the sites, grouped by (participant, timepoint).
 
@@ -184,7 +183,9 @@ def _slots(
     result = session.execute(
         select(*columns, func.count())
         .join(Participant, Participant.id == Assignment.participant_id)
-        .where(Participant.study_id == study_id, Participant.site_id.in_(site_ids))
+        .where(
+            Participant.study_id == study_id, in_sites(Participant.site_id, site_ids)
+        )
         .group_by(*columns)
     )
     grouped: dict[tuple[int, int], list[Slot]] = defaultdict(list)
@@ -197,7 +198,7 @@ def _slots(
 def _failed_messages(
     session: Session,
     study_id: int,
-    site_ids: Collection[int],
+    site_ids: frozenset[int],
     now: datetime,
     codes: Mapping[int, str],
 ) -> list[Action]:
@@ -218,7 +219,7 @@ def _failed_messages(
         .join(Assignment, Assignment.id == Outbox.assignment_id)
         .where(
             Participant.study_id == study_id,
-            Participant.site_id.in_(site_ids),
+            in_sites(Participant.site_id, site_ids),
             Participant.status == ParticipantStatus.ACTIVE,
             Outbox.due_at >= now - RECENT,
             or_(

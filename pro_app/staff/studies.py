@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from pro_app.auth import forms, services
+from pro_app.auth import forms, grants, services
 from pro_app.auth.access import (
     SIGNED_IN,
     access,
@@ -42,29 +43,44 @@ def list_studies() -> Any:
 
 
 def _grant_form() -> forms.GrantRoleForm:
+    # Only what this administrator may give is offered; anything else typed
+    # in reaches the grant rule and is refused there (403, audited).
+    here = access()
     form = forms.GrantRoleForm(prefix="grant")
-    form.role.choices = role_choices()
-    form.site.choices = [("", _("All sites"))] + [
-        (site.code, f"{site.code} {site.name}") for site in access().study.sites
+    sites = [None, *here.study.sites]
+    form.role.choices = [
+        (value, label)
+        for value, label in role_choices()
+        if any(here.may_grant(Role(value), s and s.id) for s in sites)
+    ]
+    form.site.choices = [
+        ("", _("All sites"))
+        if site is None
+        else (site.code, f"{site.code} {site.name}")
+        for site in sites
+        if any(here.may_grant(role, site and site.id) for role in Role)
     ]
     return form
 
 
 def _team_page(status: int = 200, error: str | None = None) -> Any:
-    study = access().study
-    grants = db.session.scalars(
-        select(StudyRole)
-        .where(StudyRole.study_id == study.id)
-        .order_by(StudyRole.user_id, StudyRole.role)
-    ).all()
+    here = access()
     return render_template(
         "staff/team.html",
-        grants=grants,
+        grants=grants.visible_grants(db.session, here.study, here.user),
+        may_revoke=lambda g: here.may_grant(g.role, g.site_id),
         form=_grant_form(),
         revoke_form=forms.ReasonForm(prefix="revoke"),
         role_labels=dict(role_choices()),
         error=error,
     ), status
+
+
+REFUSED = _l(
+    "You may grant or remove roles only at the sites you administer. A role for "
+    "every site, or the administrator role, needs an administrator of the whole "
+    "study. Nothing was changed."
+)
 
 
 @bp.get("/s/<study_code>/team")
@@ -85,7 +101,13 @@ def grant_role(study_code: str) -> Any:
         return _team_page(
             400, _("No active account has that email. An administrator creates it.")
         )
-    grant_from_form(form, user, study)
+    try:
+        grant_from_form(form, user, study)
+    except grants.GrantRefused:
+        return _team_page(403, str(REFUSED))
+    except grants.GrantError:
+        db.session.rollback()
+        return _team_page(400, _("Choose a staff member and a role."))
     return redirect(url_for(".team", study_code=study.code))
 
 
@@ -99,11 +121,21 @@ def revoke_role(study_code: str, grant_id: int) -> Any:
     form = forms.ReasonForm(prefix="revoke")
     if not form.validate_on_submit():
         return _team_page(400, _("A reason is needed."))
-    if grant.user_id == current_staff().user.id and grant.role is Role.ADMIN:
+    try:
+        grants.revoke_role(
+            db.session,
+            grant,
+            actor=staff_actor(),
+            reason=form.reason.data,
+            revoked_by=current_staff().user,
+        )
+    except grants.GrantRefused:
+        # The refusal is on record; nothing else was written.
+        db.session.commit()
+        return _team_page(403, str(REFUSED))
+    except grants.GrantError:
+        db.session.rollback()
         return _team_page(400, _("You cannot remove your own administrator role."))
-    services.revoke_role(
-        db.session, grant, actor=staff_actor(), reason=form.reason.data
-    )
     db.session.commit()
     flash(_("Role removed."), "ok")
     return redirect(url_for(".team", study_code=study.code))

@@ -83,6 +83,7 @@ def load_demo_staff(session: Session, study: Study) -> list[tuple[str, str, str]
     Each run gives every demo account a fresh random password, printed once by
     ``flask demo``: no demo password is ever shipped in the code.
     """
+    from pro_app.auth import grants
     from pro_app.auth import services as auth
 
     logins = []
@@ -104,7 +105,7 @@ def load_demo_staff(session: Session, study: Study) -> list[tuple[str, str, str]
             )
             user.must_change_password = False
             auth.set_disabled(session, user, False, actor=ACTOR, reason="demo")
-        auth.grant_role(session, user, study, role, actor=ACTOR)
+        grants.grant_role(session, user, study, role, actor=ACTOR, granted_by=None)
         logins.append((email, role.value, password))
     return logins
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from pro_app.audit.services import record
+from pro_app.auth.permissions import SiteScope
+from pro_app.auth.scope import in_sites
 from pro_app.dbtypes import utcnow
 from pro_app.participants.models import Participant
 from pro_app.studies.models import Assignment, DataLock, Study, Timepoint
@@ -181,23 +183,38 @@ def unlock(
     return lock
 
 
-def active_locks(session: Session, study: Study) -> list[DataLock]:
-    """Return the study's active locks, oldest first."""
+def _of_sites(sites: SiteScope) -> ColumnElement[bool]:
+    # A site-limited viewer sees the locks of their sites' participants and the
+    # study-wide ones (no participant), which cover their participants too.
+    people = select(Participant.id).where(in_sites(Participant.site_id, sites))
+    return or_(DataLock.participant_id.is_(None), DataLock.participant_id.in_(people))
+
+
+def active_locks(session: Session, study: Study, *, sites: SiteScope) -> list[DataLock]:
+    """Return the study's active locks a viewer of ``sites`` sees, oldest first."""
     return list(
         session.scalars(
             select(DataLock)
-            .where(DataLock.study_id == study.id, DataLock.unlocked_at.is_(None))
+            .where(
+                DataLock.study_id == study.id,
+                DataLock.unlocked_at.is_(None),
+                _of_sites(sites),
+            )
             .order_by(DataLock.locked_at, DataLock.id)
         )
     )
 
 
-def past_locks(session: Session, study: Study) -> list[DataLock]:
-    """Return the study's lifted locks, most recently lifted first."""
+def past_locks(session: Session, study: Study, *, sites: SiteScope) -> list[DataLock]:
+    """Return the lifted locks a viewer of ``sites`` sees, latest lifted first."""
     return list(
         session.scalars(
             select(DataLock)
-            .where(DataLock.study_id == study.id, DataLock.unlocked_at.is_not(None))
+            .where(
+                DataLock.study_id == study.id,
+                DataLock.unlocked_at.is_not(None),
+                _of_sites(sites),
+            )
             .order_by(DataLock.unlocked_at.desc(), DataLock.id.desc())
         )
     )

@@ -69,7 +69,8 @@ ACTORS = [
     *(Actor(f"{r.value}-allsites", ((r, None),)) for r in Role),
     # All-sites monitor, coordinator at site 01 only: per-site evaluation.
     Actor(
-        "monitor-allsites-coordinator-site01", ((Role.MONITOR, None), (Role.COORDINATOR, "01"))
+        "monitor-allsites-coordinator-site01",
+        ((Role.MONITOR, None), (Role.COORDINATOR, "01")),
     ),
     Actor("account-admin", (), account_admin=True),
 ]

@@ -19,7 +19,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from pro_app.auth.models import Role, StaffUser, StudyRole
-from pro_app.auth.permissions import ROLE_PERMISSIONS, Grant
+from pro_app.auth.permissions import ROLE_PERMISSIONS
 from pro_app.extensions import db
 from pro_app.participants.models import Participant
 from pro_app.studies.locks import lock
@@ -171,13 +171,28 @@ def build_world(session: Session, app: Flask) -> World:
     )
 
 
-def grants_in(session: Session, user_id: int, study_id: int) -> tuple[Grant, ...]:
-    rows = session.execute(
-        select(StudyRole.role, StudyRole.site_id).where(
-            StudyRole.user_id == user_id, StudyRole.study_id == study_id
+def account(
+    session: Session,
+    world: World,
+    grants: tuple[tuple[Role, str | None], ...],
+    *,
+    email: str | None = None,
+    is_admin: bool = False,
+) -> StaffUser:
+    """A staff account with ``grants`` in OWN-1: (role, site code or None)."""
+    user = make_staff(session, None, email=email, is_admin=is_admin)
+    sites = site_ids(session, world.study_id)
+    for role, code in grants:
+        session.add(
+            StudyRole(
+                user_id=user.id,
+                study_id=world.study_id,
+                site_id=None if code is None else sites[code],
+                role=role,
+            )
         )
-    ).all()
-    return tuple(Grant(role, site) for role, site in rows)
+    session.flush()
+    return user
 
 
 def reach(session: Session) -> dict[int, set[tuple[Any, ...]]]:

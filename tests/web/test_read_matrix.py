@@ -20,11 +20,10 @@ import pytest
 from flask import Flask
 
 from pro_app.auth.access import PUBLIC
-from pro_app.auth.models import Role, StudyRole
+from pro_app.auth.models import Role
 from pro_app.auth.permissions import ROLE_PERMISSIONS, Permission
 from pro_app.exports.formats import FORMATS
 from tests.conftest import csrf_from, login_staff
-from tests.factories import make_staff
 from tests.web import site_world
 from tests.web.site_world import OWN, World
 
@@ -96,18 +95,7 @@ def _seen(client: Any, urls: list[str], markers: set[str]) -> dict[str, set[str]
 
 
 def _account(session, world: World, role: Role, site_code: str | None) -> str:
-    user = make_staff(session, None)
-    sites = site_world.site_ids(session, world.study_id)
-    session.add(
-        StudyRole(
-            user_id=user.id,
-            study_id=world.study_id,
-            site_id=None if site_code is None else sites[site_code],
-            role=role,
-        )
-    )
-    session.flush()
-    return user.email
+    return site_world.account(session, world, ((role, site_code),)).email
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -117,6 +105,15 @@ def test_a_site_limited_account_sees_nothing_of_other_sites(app, client, session
     assert login_staff(client, email).status_code == 302
     markers = world.markers_outside("01")
     assert _seen(client, _page_urls(app, world, "01"), markers) == {}
+    # Site 02's ids typed into the same pages: refused, and nothing shown.
+    typed = [
+        u for u in _page_urls(app, world, "02") if u not in _page_urls(app, world, "01")
+    ]
+    assert typed
+    for url in typed:
+        if "?" not in url:
+            assert client.get(url).status_code in (403, 404), url
+    assert _seen(client, typed, markers) == {}
     # Not blind: the account's own site is on its dashboard.
     dashboard = client.get(f"/staff/s/{OWN}/").get_data(as_text=True)
     assert world.sites["01"].subject in dashboard

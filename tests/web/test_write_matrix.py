@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from pro_app.audit.models import AuditEvent
 from pro_app.auth.access import PUBLIC, SYSTEM_ADMIN
+from pro_app.auth.grants import grants_of
 from pro_app.auth.models import Role, StudyRole
 from pro_app.auth.permissions import Grant, Permission, holds, may_grant, sites_with
 from pro_app.extensions import db
@@ -429,22 +430,6 @@ def test_every_write_route_has_a_recipe(app):
     assert OWN_ACCOUNT_ROUTES <= every_post
 
 
-def _make_actor(session, world: World, actor: Actor) -> int:
-    user = make_staff(session, None, is_admin=actor.account_admin)
-    sites = site_world.site_ids(session, world.study_id)
-    for role, code in actor.grants:
-        session.add(
-            StudyRole(
-                user_id=user.id,
-                study_id=world.study_id,
-                site_id=None if code is None else sites[code],
-                role=role,
-            )
-        )
-    session.flush()
-    return user.id
-
-
 def _reaches_view(level: Any, grants: tuple[Grant, ...], is_admin: bool) -> bool:
     """Whether ``@requires`` lets the actor into the view at all."""
     if level == SYSTEM_ADMIN:
@@ -472,7 +457,7 @@ def _check_attempt(ctx, session, client, token, level, attempt) -> list[str]:
     actor_id = ctx.actor_id
     before = site_world.fingerprint(session)
     reach_before = site_world.reach(session)
-    grants = site_world.grants_in(session, actor_id, ctx.world.study_id)
+    grants = grants_of(session, actor_id, ctx.world.study_id)
     is_admin = site_world.staff(session, actor_id).is_admin
     allowed = _allowed(ctx, level, attempt, grants, is_admin)
     refusals = _refusals(session)
@@ -568,7 +553,9 @@ def test_a_write_changes_only_what_the_rule_allows(
     app, client, session, endpoint, actor
 ):
     world = site_world.build_world(session, app)
-    actor_id = _make_actor(session, world, actor)
+    actor_id = site_world.account(
+        session, world, actor.grants, is_admin=actor.account_admin
+    ).id
     newcomer = make_staff(session, None, email="newcomer@x.test")
     with app.app_context():
         catalog = current_catalog()

@@ -21,21 +21,7 @@ from tests.web.site_world import OWN
 
 
 def _account(session, world, grants, email):
-    from tests.factories import make_staff
-
-    user = make_staff(session, None, email=email)
-    sites = site_world.site_ids(session, world.study_id)
-    for role, code in grants:
-        session.add(
-            StudyRole(
-                user_id=user.id,
-                study_id=world.study_id,
-                site_id=None if code is None else sites[code],
-                role=role,
-            )
-        )
-    session.flush()
-    return user
+    return site_world.account(session, world, tuple(grants), email=email)
 
 
 def _post(client, page_url, url, data):

@@ -20,6 +20,7 @@ from pro_app.auth.permissions import (
     may_grant,
     sites_with,
 )
+from pro_app.auth.scope import in_sites
 from pro_app.studies.models import Site, Study
 
 
@@ -198,7 +199,7 @@ def visible_grants(
         sites = sites_with(grants_of(session, viewer.id, study.id), Permission.MANAGE)
         if sites is not EVERY_SITE:
             query = query.where(
-                StudyRole.site_id.is_(None) | StudyRole.site_id.in_(sites)
+                StudyRole.site_id.is_(None) | in_sites(StudyRole.site_id, sites)
             )
     return list(
         session.scalars(query.order_by(StudyRole.user_id, StudyRole.role, StudyRole.id))

@@ -10,8 +10,9 @@ import pytest
 from pro_app.catalog import load_catalog
 
 REPO = Path(__file__).parents[3]
-# CI clones the repository with shared/ beside it; the transcription lives there.
-REFERENCE = REPO.parent / "shared" / "reference_wording.json"
+# A transcription of the instruments' wording (its own "about" key names the
+# public copies it was taken from), kept with the tests so a clone stands alone.
+REFERENCE = Path(__file__).parent / "data" / "reference_wording.json"
 REFERENCE_KEYS = {
     ("rand36", "1.0"): "rand36_1.0",
     ("promis29", "2.1"): "promis29_2.1",

@@ -18,8 +18,10 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from limits import parse as parse_limit
 
 from pro_app.catalog import Instrument
 from pro_app.dbtypes import utcnow
@@ -63,14 +65,21 @@ def data_locked(error: DataLocked) -> Any:
     return body, 409
 
 
-def _link_failed(response: Any) -> bool:
-    return response.status_code == 404
+def _too_many_failures() -> bool:
+    """Count one failed personal link from this address; True when over the limit.
+
+    Only failures are counted and only failures are refused: a valid link is
+    never blocked (it is one of 2^192, so blocking it protects nothing), while
+    participants share clinic and home networks where dead links pile up.
+    """
+    limit = parse_limit(current_app.config["LINK_FAILURE_LIMIT"])
+    return not limiter.limiter.hit(
+        limit, "participant-link-failure", get_remote_address()
+    )
 
 
 @bp.get("/p/<token>")
-@limiter.limit(
-    lambda: current_app.config["LINK_FAILURE_LIMIT"], deduct_when=_link_failed
-)
+@limiter.exempt
 def open_link(token: str) -> Any:
     result = None
     if len(token) <= 128:
@@ -81,6 +90,8 @@ def open_link(token: str) -> Any:
         )
     if result is None:
         log.warning("invalid personal link from %s", request.remote_addr)
+        if _too_many_failures():
+            abort(429)
         return render_template("surveys/invalid_link.html"), 404
     participant, key = result
     db.session.commit()

@@ -90,6 +90,24 @@ def test_repeated_failures_are_rate_limited_but_success_is_not(app, session):
     assert other.status_code == 404
 
 
+def test_a_valid_link_works_from_an_address_that_was_just_throttled(app, session):
+    # Clinic Wi-Fi: a dozen dead links (old messages, a replaced QR) from one
+    # address, then a participant at the same address opens a valid link.
+    participant = make_participant(session)
+    token = make_link(session, participant)
+    session.commit()
+    clinic = app.test_client()
+    statuses = [clinic.get(f"/p/dead{i:030d}").status_code for i in range(12)]
+    assert statuses == [404] * 10 + [429] * 2
+    phone = app.test_client()
+    opened = phone.get(f"/p/{token}")
+    assert opened.status_code == 302
+    assert phone.get(opened.headers["Location"]).status_code == 200
+    # Failures from that address are still refused; the valid link opened again.
+    assert clinic.get("/p/" + "z" * 40).status_code == 429
+    assert clinic.get(f"/p/{token}").status_code == 302
+
+
 def test_login_rotates_the_session_and_signout_ends_it_on_the_server(client, session):
     participant = make_participant(session)
     first, second = make_link(session, participant), None

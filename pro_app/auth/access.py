@@ -102,10 +102,6 @@ class StudyAccess:
     grants: tuple[Grant, ...]
     level: Permission = Permission.VIEW
 
-    @property
-    def roles(self) -> frozenset[Role]:
-        return frozenset(grant.role for grant in self.grants)
-
     def can(self, permission: Permission | str) -> bool:
         """Whether the permission holds at one site at least."""
         return sites_with(self.grants, Permission(permission)) != frozenset()

@@ -209,13 +209,20 @@ def revoke_user_role(user_id: int, grant_id: int) -> Any:
     form = forms.ReasonForm(prefix="state")
     if not form.validate_on_submit():
         return _user_page(user, 400, _("A reason is needed."))
-    grants.revoke_role(
-        db.session,
-        grant,
-        actor=staff_actor(),
-        reason=form.reason.data,
-        revoked_by=current_staff().user,
-    )
+    try:
+        grants.revoke_role(
+            db.session,
+            grant,
+            actor=staff_actor(),
+            reason=form.reason.data,
+            revoked_by=current_staff().user,
+        )
+    except grants.GrantError:
+        # Their own administrator role: another administrator removes it.
+        db.session.rollback()
+        return _user_page(
+            user, 400, _("You cannot remove your own administrator role.")
+        )
     db.session.commit()
     flash(_("Role removed."), "ok")
     return redirect(url_for(".show_user", user_id=user.id))

@@ -216,3 +216,22 @@ def test_an_all_sites_monitor_who_coordinates_one_site_coordinates_only_there(
     # And at site 01 the coordinator acts.
     north_page = f"{base}/{north.participant_id}"
     assert _post(client, north_page, f"{north_page}/link", {}).status_code == 200
+
+
+def test_an_account_administrator_cannot_remove_their_own_study_admin_role(
+    app, client, session
+):
+    world = site_world.build_world(session, app)
+    user = site_world.account(
+        session, world, ((Role.ADMIN, None),), email="owner@x.test", is_admin=True
+    )
+    own = session.scalar(select(StudyRole).where(StudyRole.user_id == user.id))
+    login_staff(client, user.email)
+    page = f"/staff/users/{user.id}"
+    response = _post(
+        client, page, f"{page}/roles/{own.id}/revoke", {"state-reason": "cleanup"}
+    )
+    assert response.status_code == 400
+    assert "own administrator role" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(StudyRole, own.id) is not None

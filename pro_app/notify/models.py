@@ -55,4 +55,7 @@ class Outbox(db.Model):
     # What went wrong, for the trial team: an error class and code, never an
     # address or message text.
     last_error: Mapped[str | None] = mapped_column(String(300))
+    # The link the message carried (the SMS of a planned message carries the
+    # same link as its email).
+    access_token_id: Mapped[int | None] = mapped_column(ForeignKey("access_tokens.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pro_app.dbtypes import UTCDateTime, str_enum, utcnow
@@ -45,8 +45,23 @@ class Participant(db.Model):
     )
 
 
+class LinkPurpose(StrEnum):
+    """What a personal link was issued for (``AccessToken.purpose``)."""
+
+    PERSONAL = "personal"  # long_lived: the participant's one link, in every message
+    MESSAGE = "message"  # per_message: one planned message (email and SMS alike)
+    HANDOVER = "handover"  # per_message: shown at a visit
+    LINK = "link"  # issued before purposes were recorded
+
+
 class AccessToken(db.Model):
-    """A personal link. Only the SHA-256 of the token is kept."""
+    """A personal link. Only the SHA-256 of the token identifies it.
+
+    ``sealed`` keeps the token encrypted with the data key (as contact details
+    are) while it must be given out again: a long-lived personal link goes into
+    every message and the handover, a message's link into its SMS as well as
+    its email. A copy of the database without the data key opens no link.
+    """
 
     __tablename__ = "access_tokens"
 
@@ -60,6 +75,13 @@ class AccessToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it stopped working: "replaced" (a new link took its place),
+    # "revoked" (staff ended every link: lost phone), "withdrawn".
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))
+    sealed: Mapped[str | None] = mapped_column(Text)
+    issued_by: Mapped[str | None] = mapped_column(String(100))
+    # When the handover page showed it (a link is shown there once).
+    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     participant: Mapped[Participant] = relationship()
 

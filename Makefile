@@ -1,23 +1,29 @@
-# The README's two set-up commands: `make run` and `make test`.
+# The README's two set-up commands: `make run` (PORT=5000) and `make test`.
+# `make lock` refreshes the lock files after a change to pyproject.toml.
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app pro_app.app
 PG_VERSION ?= 15
+PORT ?= 5000
+BASE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: run test install install-test translations lint check-pg
+.PHONY: run test install install-test translations lint lock system-packages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e .
+# Exactly the pinned, hash-checked versions of the lock file, then the project itself.
+$(VENV)/.installed: requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install -q --require-hashes -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e '.[test]'
+$(VENV)/.installed-test: requirements-test.txt pyproject.toml | $(PY)
+	$(PY) -m pip install -q --require-hashes -r requirements-test.txt
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -40,17 +46,20 @@ instance/config.py: | $(PY)
 run: install translations instance/config.py
 	@grep -q '^DATA_KEY' instance/config.py || $(PY) -c "from cryptography.fernet import Fernet; print(f'DATA_KEY = {Fernet.generate_key().decode()!r}')" >> instance/config.py
 	$(FLASK) db upgrade
-	$(FLASK) demo --base-url http://127.0.0.1:5000
+	$(FLASK) demo --base-url $(BASE_URL)
 	@echo "Reminders: 'flask notify send' runs every minute; messages are written to instance/outbox/."
 	@( while sleep 60; do $(FLASK) notify send >/dev/null; done ) & pid=$$!; \
 	  trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
-	  $(FLASK) run --host 127.0.0.1 --port 5000
+	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-check-pg:
-	@command -v pg_virtualenv >/dev/null || { echo "make test needs PostgreSQL $(PG_VERSION) (Debian: apt-get install postgresql); .ci/run installs it." >&2; exit 1; }
-	@command -v chromium >/dev/null || { echo "make test needs Chromium (Debian: apt-get install chromium); .ci/run installs it." >&2; exit 1; }
+# Links in the messages that `flask notify send` writes, and on the handover page.
+run: export PRO_NOTIFY_BASE_URL := $(BASE_URL)
 
-test: install-test translations check-pg
+# Chromium and PostgreSQL: installed when missing (as root or with password-less sudo).
+system-packages:
+	@bash .ci/system-packages
+
+test: system-packages install-test translations
 	$(PY) -m pytest
 	# The same database-facing tests against a throw-away PostgreSQL cluster.
 	pg_virtualenv -t -v $(PG_VERSION) env PRO_TEST_DATABASE_URL=postgresql+psycopg:// \
@@ -58,3 +67,15 @@ test: install-test translations check-pg
 
 lint: install-test
 	$(VENV)/bin/ruff check .
+
+# Lock files for Python 3.11 on Linux, hashes included, from PyPI: requirements.txt for
+# `make run`, requirements-test.txt (the same pins plus the test extra) for `make test`.
+# Pins already in them are kept; `make lock UPGRADE=1` moves everything to the newest
+# versions pyproject.toml allows.
+UV_VERSION := 0.13.8
+LOCK_OPTIONS = --quiet --generate-hashes --python-version 3.11 --python-platform linux \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+lock: | $(PY)
+	$(PY) -m pip install -q uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test $(LOCK_OPTIONS) -o requirements-test.txt
+	$(VENV)/bin/uv pip compile pyproject.toml -c requirements-test.txt $(LOCK_OPTIONS) -o requirements.txt

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from gettext import c2py
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog, Message
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,12 +17,14 @@ TRANSLATIONS = ROOT / "translations"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 # Plural forms each catalogue's header must declare, and the form each count
-# must pick. Spanish and Hebrew use the gettext two-form rule (n != 1), which
-# every message here fits; Russian and Arabic follow CLDR (Arabic: 0 zero,
-# 1 one, 2 two, 3-10 few, 11-99 many, 100-102 other, by n % 100). Kept here,
-# not read from Babel: Babel 2.19 moved Spanish and Hebrew to three-form CLDR
-# rules and corrected its Arabic one, and a header must not change meaning
-# with the installed Babel.
+# must pick. Russian and Arabic follow CLDR as the Babel pinned in
+# requirements-test.txt has it (Arabic: 0 zero, 1 one, 2 two, 3-10 few, 11-99 many,
+# 100-102 other, by n % 100). Spanish and Hebrew keep the gettext two-form rule
+# (n != 1) that Babel up to 2.18 gave them, which every message here fits: Babel
+# 2.19's CLDR rules add a third form (Spanish whole millions, Hebrew exactly two)
+# that would need a third wording of every plural message. The rules are kept here
+# so a header cannot change meaning unseen, and the header test checks the
+# installed Babel is the pinned one.
 PLURAL_FORMS = {"es": 2, "he": 2, "ar": 6, "ru": 3}
 PLURAL_RULES = {
     "es": lambda n: int(n != 1),
@@ -37,6 +41,14 @@ PLURAL_RULES = {
     ),
 }
 LOCALES = sorted(PLURAL_FORMS)
+TWO_FORMS_NOT_CLDR = {"es", "he"}
+LOCK = ROOT / "requirements-test.txt"
+
+
+def _pinned_babel() -> str:
+    pin = re.search(r"^babel==(\S+)", LOCK.read_text(), re.MULTILINE)
+    assert pin, f"{LOCK.name} pins no babel"
+    return pin.group(1)
 
 
 def _read(path: Path, locale: str | None = None) -> Catalog:
@@ -81,6 +93,12 @@ def test_template_is_not_empty(template: Catalog) -> None:
 
 
 def test_headers(catalogue: Catalog) -> None:
+    pinned, installed = _pinned_babel(), version("babel")
+    assert installed == pinned, (
+        f"the catalogue headers are checked against Babel {pinned} (pinned in "
+        f"{LOCK.name}), but Babel {installed} is installed; install the lock: "
+        f".venv/bin/pip install --require-hashes -r {LOCK.name}"
+    )
     locale = str(catalogue.locale)
     assert locale in PLURAL_FORMS
     assert catalogue.language_team
@@ -90,9 +108,17 @@ def test_headers(catalogue: Catalog) -> None:
     assert header["Language"] == locale
     assert catalogue.num_plurals == PLURAL_FORMS[locale]
     # Compared by what the expression chooses, not how it is spelled.
+    counts = range(1001)
     ours = _plural_function(catalogue.plural_expr)
     rule = PLURAL_RULES[locale]
-    assert [ours(n) for n in range(1001)] == [rule(n) for n in range(1001)]
+    assert [ours(n) for n in counts] == [rule(n) for n in counts]
+    if locale not in TWO_FORMS_NOT_CLDR:
+        cldr = get_plural(locale)
+        theirs = _plural_function(cldr.plural_expr)
+        assert (catalogue.num_plurals, [ours(n) for n in counts]) == (
+            cldr.num_plurals,
+            [theirs(n) for n in counts],
+        ), f"{locale}: the header differs from Babel {pinned}: {cldr.plural_forms}"
 
 
 def _plural_function(expr: str):

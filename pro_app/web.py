@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
@@ -60,6 +60,11 @@ def init_web(app: Flask) -> None:
     """Install headers, error pages, request metadata and log masking."""
     for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
         logging.getLogger(name).addFilter(TokenMaskingFilter())
+    from pro_app.surveys.team_contact import contact_block
+
+    # A global, not a context value: imported macros (surveys/_contact.html)
+    # see globals only.
+    app.jinja_env.globals["study_contact_block"] = contact_block
 
     @app.before_request
     def _remember_request_meta() -> None:
@@ -136,6 +141,7 @@ def _csrf_error(error: CSRFError) -> Any:
 
 def service_unavailable() -> Any:
     """The page for a database outage: 503 with Retry-After, nothing lost."""
+    g.pro_database_down = True  # the page asks the database nothing more
     body, status = _error_page(
         503,
         _("Temporarily unavailable"),

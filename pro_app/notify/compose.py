@@ -11,8 +11,25 @@ from pro_app.notify.models import Outbox
 from pro_app.notify.senders import Message
 from pro_app.participants.models import Participant
 from pro_app.studies.models import Assignment
+from pro_app.studies.site_contact import SiteContact
 
 RTL = frozenset({"he", "ar"})
+
+
+def team_contact_for(
+    participant: Participant, team_contact: str | None
+) -> SiteContact | None:
+    """The site's study team (name, phone, email) from the protocol file.
+
+    A site without one falls back to its earlier free-text contact, then to
+    the deployment's ``NOTIFY_TEAM_CONTACT`` line.
+    """
+    site = participant.site
+    structured = site.team_contact
+    if structured is not None:
+        return structured
+    line = site.contact or team_contact
+    return SiteContact(line) if line else None
 
 
 def compose(
@@ -33,7 +50,7 @@ def compose(
     locale = participant.language or default_locale
     kind = row.kind.split("_")[0] if row.kind.startswith(rules.REMINDER) else row.kind
     last_day = rules.local_day_end(assignment.closes_at, participant.timezone).date()
-    contact = participant.site.contact or team_contact
+    contact = team_contact_for(participant, team_contact)
     with force_locale(locale):
         subjects = {
             rules.INVITATION: _("You have a questionnaire to complete for your study"),

@@ -31,6 +31,18 @@ class ImportReport:
     new_version: str
     study_changes: list[str] = field(default_factory=list)
     changes: list[AssignmentChange] = field(default_factory=list)
+    # Said but not changes: a site the file no longer lists is kept.
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def unchanged(self) -> bool:
+        """True when the file matches the database: nothing was (or would be) done."""
+        return not (
+            self.created
+            or self.study_changes
+            or self.changes
+            or self.old_version != self.new_version
+        )
 
     def count(self, kind: str) -> int:
         """How many assignments were ``created``, ``moved`` or ``cancelled``."""
@@ -38,6 +50,13 @@ class ImportReport:
 
     def lines(self) -> list[str]:
         """The report as text, one change per line."""
+        notes = [f"  {line}" for line in self.notes]
+        if self.unchanged:
+            return [
+                f"{self.study_code}: no change (protocol version {self.new_version}"
+                " matches the database)",
+                *notes,
+            ]
         verb = "would " if self.dry_run else ""
         head = "create" if self.created else "update"
         out = [
@@ -45,6 +64,7 @@ class ImportReport:
             f"{self.old_version or '-'} -> {self.new_version}"
         ]
         out += [f"  {line}" for line in self.study_changes]
+        out += notes
         out += [f"  {c.line()}" for c in self.changes]
         out.append(
             f"{verb}create {self.count('created')}, move {self.count('moved')}, "
@@ -111,27 +131,14 @@ def _apply(
                 report.study_changes.append(f"study {key}: {old[key]!r} -> {value!r}")
             setattr(study, key, value)
     session.flush()
-    report.study_changes += _sync_sites(session, study, protocol)
+    report.study_changes += _sync_sites(session, study, protocol, report.notes)
     report.study_changes += _sync_timepoints(session, study, protocol, now)
     session.flush()
     session.expire(study, ["sites", "timepoints"])
     reason = f"protocol {protocol.code} version {protocol.protocol_version}"
-    record(
-        session,
-        actor=actor,
-        action="study.create" if created else "study.amend",
-        entity_type="study",
-        entity_id=study.id,
-        old=None if created else {"protocol_version": old["protocol_version"]},
-        new={
-            "protocol_version": protocol.protocol_version,
-            "file": protocol.path.name,
-            "changes": report.study_changes,
-            "timepoints": [tp.code for tp in protocol.timepoints],
-        },
-        reason=None if created else reason,
-        study_id=study.id,
-    )
+    # An unchanged file leaves no audit event: nothing happened to the study.
+    if created or report.study_changes:
+        _record_study(session, study, protocol, report, actor=actor, reason=reason)
     if not created:
         participants = session.scalars(
             select(Participant)
@@ -148,30 +155,70 @@ def _apply(
     return report
 
 
-def _sync_sites(session: Session, study: Study, protocol: Protocol) -> list[str]:
-    notes: list[str] = []
+def _record_study(
+    session: Session,
+    study: Study,
+    protocol: Protocol,
+    report: ImportReport,
+    *,
+    actor: str,
+    reason: str,
+) -> None:
+    created = report.created
+    record(
+        session,
+        actor=actor,
+        action="study.create" if created else "study.amend",
+        entity_type="study",
+        entity_id=study.id,
+        old=None if created else {"protocol_version": report.old_version},
+        new={
+            "protocol_version": protocol.protocol_version,
+            "file": protocol.path.name,
+            "changes": report.study_changes,
+            "timepoints": [tp.code for tp in protocol.timepoints],
+        },
+        reason=None if created else reason,
+        study_id=study.id,
+    )
+
+
+def _sync_sites(
+    session: Session, study: Study, protocol: Protocol, notes: list[str]
+) -> list[str]:
+    changes: list[str] = []
     sites = {
         s.code: s
         for s in session.scalars(select(Site).where(Site.study_id == study.id))
     }
     for spec in protocol.sites:
+        contact = spec.contact
+        values = {
+            "name": spec.name,
+            "timezone": spec.timezone,
+            "contact_name": contact.name if contact else None,
+            "contact_phone": contact.phone if contact else None,
+            "contact_email": contact.email if contact else None,
+        }
         site = sites.get(spec.code)
         if site is None:
-            session.add(
-                Site(
-                    study=study, code=spec.code, name=spec.name, timezone=spec.timezone
-                )
-            )
-            notes.append(f"site {spec.code}: added")
-        elif (site.name, site.timezone) != (spec.name, spec.timezone):
-            site.name, site.timezone = spec.name, spec.timezone
-            notes.append(f"site {spec.code}: updated")
+            session.add(Site(study=study, code=spec.code, **values))
+            changes.append(f"site {spec.code}: added")
+            continue
+        before = {key: getattr(site, key) for key in values}
+        diff = [
+            f"{k} {before[k]!r} -> {v!r}" for k, v in values.items() if before[k] != v
+        ]
+        for key, value in values.items():
+            setattr(site, key, value)
+        if diff:
+            changes.append(f"site {spec.code}: " + ", ".join(diff))
     declared = {spec.code for spec in protocol.sites}
     # Participants belong to sites, so a site left out of the file is kept.
     notes += [
         f"site {code}: not in the file, kept" for code in sites if code not in declared
     ]
-    return notes
+    return changes
 
 
 def _sync_timepoints(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from pro_app.dbtypes import UTCDateTime, str_enum, utcnow
 from pro_app.extensions import db
 from pro_app.studies.rules import AssignmentStatus
+from pro_app.studies.site_contact import MAX_EMAIL, MAX_NAME, MAX_PHONE, SiteContact
 
 if TYPE_CHECKING:
     from pro_app.participants.models import Participant
@@ -47,9 +48,23 @@ class Site(db.Model):
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The study team participants call or write to (``[sites.contact]`` in
+    # the protocol file); see ``team_contact``.
+    contact_name: Mapped[str | None] = mapped_column(String(MAX_NAME))
+    contact_phone: Mapped[str | None] = mapped_column(String(MAX_PHONE))
+    contact_email: Mapped[str | None] = mapped_column(String(MAX_EMAIL))
+    # Free text from before contacts were structured: shown only when there
+    # is no structured contact.
     contact: Mapped[str | None] = mapped_column(Text)
 
     study: Mapped[Study] = relationship(back_populates="sites")
+
+    @property
+    def team_contact(self) -> SiteContact | None:
+        """The structured contact, or None when the protocol gives none."""
+        if not self.contact_name:
+            return None
+        return SiteContact(self.contact_name, self.contact_phone, self.contact_email)
 
 
 class Timepoint(db.Model):

@@ -15,6 +15,12 @@ from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pro_app.catalog.schema import Catalog
+from pro_app.studies.site_contact import (
+    MAX_NAME,
+    SiteContact,
+    email_problem,
+    phone_problem,
+)
 
 LINK_POLICIES = ("long_lived", "per_message")
 MIN_ANSWERED_RULES = ("any", "half")  # pro_app.scoring.params.NAMED_RULES
@@ -67,6 +73,7 @@ class SiteDef:
     code: str
     name: str
     timezone: str
+    contact: SiteContact | None = None
 
 
 @dataclass(frozen=True)
@@ -245,13 +252,35 @@ def _sites(doc: _Table, default_zone: str) -> tuple[SiteDef, ...]:
         if not isinstance(entry, dict):
             doc.fail(f"sites[{index}]", "must be a table")
         t = _Table(doc.path, entry, f"sites[{index}]")
-        t.keys(("code", "name"), ("timezone",))
+        t.keys(("code", "name"), ("timezone", "contact"))
         code = t.text("code", _CODE)
         if any(s.code == code for s in sites):
             t.fail("code", f"site {code!r} is declared twice")
         zone = t.zone("timezone") if "timezone" in entry else default_zone
-        sites.append(SiteDef(code, t.text("name"), zone))
+        contact = _contact(t.child("contact")) if "contact" in entry else None
+        sites.append(SiteDef(code, t.text("name"), zone, contact))
     return tuple(sites)
+
+
+def _contact(t: _Table) -> SiteContact:
+    """``[sites.contact]``: the study team participants call or write to."""
+    t.keys(("name",), ("phone", "email"))
+    name = t.text("name").strip()
+    if len(name) > MAX_NAME:
+        t.fail("name", f"is longer than {MAX_NAME} characters")
+    found: dict[str, str] = {}
+    for key, problem in (("phone", phone_problem), ("email", email_problem)):
+        if key in t.data:
+            value = t.text(key).strip()
+            reason = problem(value)
+            if reason is not None:
+                t.fail(key, reason)
+            found[key] = value
+    if not found:
+        raise ProtocolError(
+            t.path, t.prefix, "needs a phone number or an email address (or both)"
+        )
+    return SiteContact(name, found.get("phone"), found.get("email"))
 
 
 def _instruments(t: _Table, catalog: Catalog | None) -> tuple[tuple[str, str], ...]:

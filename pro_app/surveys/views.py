@@ -41,6 +41,7 @@ from pro_app.surveys import services
 from pro_app.surveys.forms import CHOICE_ERROR, build_form, field_name
 from pro_app.surveys.models import Submission, SubmissionStatus
 from pro_app.surveys.scores import current_scores
+from pro_app.surveys.team_contact import participant_site
 from pro_app.web import current_catalog, mask_tokens
 
 bp = Blueprint("surveys", __name__)
@@ -282,9 +283,10 @@ def set_language() -> Any:
 def sign_out() -> Any:
     if not FlaskForm().validate_on_submit():
         abort(400)
+    site = participant_site()  # whom to contact, said on the signed-out page
     log_out()
     db.session.commit()
-    return render_template("surveys/signed_out.html", signed_out=True)
+    return render_template("surveys/signed_out.html", signed_out=True, site=site)
 
 
 def _safe_next(target: str | None) -> str:

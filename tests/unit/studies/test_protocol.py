@@ -72,6 +72,23 @@ def _edit(doc, dotted, value):
          "reminders.reminder_days_after_open", "positive"),
         ("sites", [], "sites", "at least one site"),
         ("sites[0].timezone", "Nowhere", "sites[0].timezone", "IANA"),
+        ("sites[0].contact.email", "team.example.org", "sites[0].contact.email",
+         "'team.example.org' is not an email address"),
+        ("sites[0].contact.email", "team@example", "sites[0].contact.email",
+         "not an email address"),
+        ("sites[0].contact.phone", "03-555-0100", "sites[0].contact.phone",
+         "'03-555-0100' is not a phone number with its country code"),
+        ("sites[0].contact.phone", "+44 20 7946 0321 ext", "sites[0].contact.phone",
+         "country code"),
+        ("sites[0].contact.phone", "+1 2", "sites[0].contact.phone", "country code"),
+        ("sites[0].contact.phone", 442079460321, "sites[0].contact.phone",
+         "must be a string"),
+        ("sites[0].contact.name", None, "sites[0].contact.name", "is required"),
+        ("sites[0].contact.name", " ", "sites[0].contact.name", "non-empty"),
+        ("sites[0].contact.fax", "+44 20 7946 0322", "sites[0].contact.fax",
+         "is not a known key"),
+        ("sites[0].contact", "Dr Cohen, 03-555-0100", "sites[0].contact",
+         "must be a table"),
         ("timepoints[1].code", "BL", "timepoints[1].code", "declared twice"),
         ("timepoints[1].day_offset", "28", "timepoints[1].day_offset",
          "must be an integer"),
@@ -90,6 +107,35 @@ def test_each_error_names_file_key_and_reason(catalog, dotted, value, key, reaso
     assert err.value.key == key
     assert reason in err.value.reason
     assert str(err.value).startswith(f"{SHIPPED}: {key}: ")
+
+
+def test_a_site_contact_needs_a_phone_or_an_email(catalog):
+    doc = _edit(_edit(_doc(), "sites[0].contact.phone", None),
+                "sites[0].contact.email", None)  # fmt: skip
+    with pytest.raises(ProtocolError) as err:
+        parse_protocol(SHIPPED, doc, catalog)
+    assert err.value.key == "sites[0].contact"
+    assert "needs a phone number or an email address" in err.value.reason
+    # Either one alone is enough; a site may have no contact at all.
+    doc = _edit(_doc(), "sites[0].contact.phone", None)
+    only_email = parse_protocol(SHIPPED, doc, catalog).sites[0].contact
+    assert (only_email.phone, only_email.email) == (None, "study-team@example.org")
+    assert parse_protocol(SHIPPED, _edit(_doc(), "sites[0].contact", None),
+                          catalog).sites[0].contact is None  # fmt: skip
+
+
+def test_the_shipped_contact_is_a_marked_demonstration(catalog):
+    contact = load_protocol(SHIPPED, catalog).sites[0].contact
+    assert contact.name == "Demo study team"
+    # example.org is reserved for examples (RFC 2606); +44 20 7946 0000-0999
+    # is reserved by Ofcom for drama: neither reaches anyone.
+    assert contact.email.endswith("@example.org")
+    digits = contact.tel_uri.removeprefix("tel:+")
+    assert digits.startswith("44207946")
+    assert len(digits) == 12
+    assert contact.tel_uri == "tel:+442079460321"
+    assert contact.mailto_uri == "mailto:study-team@example.org"
+    assert "DEMONSTRATION CONTACT" in SHIPPED.read_text()
 
 
 def test_invalid_toml_names_the_file(tmp_path, catalog):

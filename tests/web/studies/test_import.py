@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pro_app.audit.models import AuditEvent
-from pro_app.studies.models import Study, Timepoint
+from pro_app.studies.models import Site, Study, Timepoint
 from pro_app.studies.rules import AssignmentStatus as S
 from pro_app.studies.services import enrol, import_protocol
 from tests.factories import SHIPPED_PROTOCOL, make_protocol, protocol_doc
@@ -270,3 +270,114 @@ def test_cli_amendment_replans_queued_messages(app, session, tmp_path):
         select(Outbox).where(Outbox.status == "pending", Outbox.kind == "invitation")
     ).all()
     assert all(row.due_at >= opens for row in pending)
+
+
+def test_dry_run_of_an_unchanged_file_says_no_change(app, session):
+    runner = app.test_cli_runner()
+    assert (
+        runner.invoke(args=["studies", "import", str(SHIPPED_PROTOCOL)]).exit_code == 0
+    )
+    events = count(session, AuditEvent)
+    session.commit()  # hold no transaction on the shared test connection
+    result = runner.invoke(
+        args=["studies", "import", "--dry-run", str(SHIPPED_PROTOCOL)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "NCT06737380: no change (protocol version demo-1 matches the database)"
+    ]
+    # Imported again for real: still no change, and nothing in the audit trail.
+    again = runner.invoke(args=["studies", "import", str(SHIPPED_PROTOCOL)])
+    assert again.exit_code == 0, again.output
+    assert "no change" in again.output
+    assert "would" not in again.output
+    assert count(session, AuditEvent) == events
+
+
+def test_dry_run_names_a_changed_contact_and_writes_nothing(app, session, tmp_path):
+    runner = app.test_cli_runner()
+    assert (
+        runner.invoke(args=["studies", "import", str(SHIPPED_PROTOCOL)]).exit_code == 0
+    )
+    changed = tmp_path / "contact.toml"
+    changed.write_text(
+        SHIPPED_PROTOCOL.read_text().replace(
+            'phone = "+44 20 7946 0321"', 'phone = "+44 20 7946 0999"'
+        )
+    )
+    result = runner.invoke(args=["studies", "import", "--dry-run", str(changed)])
+    assert result.exit_code == 0, result.output
+    assert "no change" not in result.output
+    assert (
+        "site 01: contact_phone '+44 20 7946 0321' -> '+44 20 7946 0999'"
+        in result.output
+    )
+    session.expire_all()
+    assert session.scalar(select(Site.contact_phone)) == "+44 20 7946 0321"
+    session.commit()  # hold no transaction on the shared test connection
+    real = runner.invoke(args=["studies", "import", str(changed)])
+    assert real.exit_code == 0, real.output
+    session.expire_all()
+    assert session.scalar(select(Site.contact_phone)) == "+44 20 7946 0999"
+    amend = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "study.amend")
+    ).one()
+    assert any("contact_phone" in line for line in amend.new_value["changes"])
+
+
+def test_import_stores_the_site_contact(app, session):
+    result = app.test_cli_runner().invoke(
+        args=["studies", "import", str(SHIPPED_PROTOCOL)]
+    )
+    assert result.exit_code == 0, result.output
+    site = session.scalar(select(Site))
+    assert (site.contact_name, site.contact_phone, site.contact_email) == (
+        "Demo study team",
+        "+44 20 7946 0321",
+        "study-team@example.org",
+    )
+    assert site.team_contact.tel_uri == "tel:+442079460321"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'email = "study-team@example.org"',
+            'email = "study-team at example.org"',
+            "sites[0].contact.email: 'study-team at example.org' is not an email",
+        ),
+        (
+            'phone = "+44 20 7946 0321"',
+            'phone = "020 7946 0321"',
+            "sites[0].contact.phone: '020 7946 0321' is not a phone number with "
+            "its country code",
+        ),
+    ],
+)
+def test_a_malformed_contact_is_refused_and_nothing_is_imported(
+    app, session, tmp_path, old, new, message
+):
+    bad = tmp_path / "bad.toml"
+    text = SHIPPED_PROTOCOL.read_text()
+    assert old in text
+    bad.write_text(text.replace(old, new))
+    result = app.test_cli_runner().invoke(args=["studies", "import", str(bad)])
+    assert result.exit_code == 1
+    assert f"error: {bad}: {message}" in result.output
+    assert count(session, Study) == 0
+    assert count(session, Site) == 0
+    assert count(session, AuditEvent) == 0
+
+
+def test_a_contact_removed_from_the_file_is_removed_from_the_site(session, catalog):
+    import_protocol(session, make_protocol(catalog), actor="staff:1")
+    doc = protocol_doc()
+    del doc["sites"][0]["contact"]
+    report = import_protocol(session, make_protocol(catalog, doc), actor="staff:1")
+    assert report.study_changes == [
+        "site 01: contact_name 'Demo study team' -> None, "
+        "contact_phone '+44 20 7946 0321' -> None, "
+        "contact_email 'study-team@example.org' -> None"
+    ]
+    assert session.scalar(select(Site)).team_contact is None

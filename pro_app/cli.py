@@ -52,11 +52,16 @@ def scores_recompute(study_code: str | None) -> None:
     help="Where to write the scores CSV.",
 )
 def score_file(instrument: str, source: Any, version: str | None, target: Any) -> None:
-    """Score a CSV of answers (one row per respondent, columns = item ids)."""
+    """Score a CSV of answers: columns named by item id, or a csv-wide export.
+
+    Writes one row per scored row: its identifier columns, then for each
+    scale its value, _raw, _se, _n, _prorated and _status, then the
+    algorithm. README.md ("Scoring a file") describes both layouts.
+    """
     from pro_app.scoring.batch import BatchError, score_csv
 
     try:
-        rows = score_csv(
+        result = score_csv(
             instrument,
             source,
             target,
@@ -65,7 +70,12 @@ def score_file(instrument: str, source: Any, version: str | None, target: Any) -
         )
     except (BatchError, LookupError) as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"scored {rows} row(s)", err=True)
+    click.echo(f"scored {result.scored} row(s)", err=True)
+    if result.skipped:
+        click.echo(
+            f"left out {result.skipped} row(s) of other instruments or versions",
+            err=True,
+        )
 
 
 @instruments_cli.command("check")

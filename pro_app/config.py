@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     # link attempts one address may make before it is told to wait.
     "ACCESS_TOKEN_DAYS": 400,
     "LINK_FAILURE_LIMIT": "10 per 15 minutes",
+    # "Send me a new link" from a dead link's page, per address (a clinic's
+    # network is shared); each participant gets one such message a day.
+    "LINK_RENEWAL_LIMIT": "20 per hour",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "PARTICIPANT_SESSION_HOURS": 12,

@@ -14,8 +14,9 @@ from pro_app.auth.grants import grant_role
 from pro_app.auth.models import Role, StaffUser
 from pro_app.auth.services import create_user
 from pro_app.catalog import Catalog
-from pro_app.participants.models import Participant
-from pro_app.participants.services import issue_link
+from pro_app.dbtypes import utcnow
+from pro_app.participants import links
+from pro_app.participants.models import LinkPurpose, Participant
 from pro_app.studies.models import Site, Study
 from pro_app.studies.protocol import Protocol, parse_protocol
 from pro_app.studies.services import TimepointSpec, create_study, enrol
@@ -59,7 +60,15 @@ def make_participant(
 
 def make_link(session: Session, participant: Participant, days: int = 30) -> str:
     """Issue a personal link and return the raw token."""
-    return issue_link(session, participant, valid_days=days, actor="system:test")
+    now = utcnow()
+    return links.issue(
+        session,
+        participant,
+        purpose=LinkPurpose.LINK,
+        expires_at=now + timedelta(days=days),
+        actor="system:test",
+        now=now,
+    ).raw
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -48,7 +48,7 @@ def compose(
     question, since a phone's lock screen or a shared inbox may show it.
     """
     locale = participant.language or default_locale
-    kind = row.kind.split("_")[0] if row.kind.startswith(rules.REMINDER) else row.kind
+    kind = rules.template_kind(row.kind)
     last_day = rules.local_day_end(assignment.closes_at, participant.timezone).date()
     contact = team_contact_for(participant, team_contact)
     with force_locale(locale):
@@ -56,6 +56,7 @@ def compose(
             rules.INVITATION: _("You have a questionnaire to complete for your study"),
             rules.REMINDER: _("Reminder: a questionnaire is waiting for you"),
             rules.LAST_CALL: _("Last chance: your study questionnaire closes soon"),
+            rules.NEW_LINK: _("Your new link to your study questionnaire"),
         }
         context = {
             "link": link,

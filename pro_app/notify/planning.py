@@ -19,6 +19,7 @@ from pro_app.notify.models import Outbox, OutboxStatus
 from pro_app.participants.contact import Contact, contact_for
 from pro_app.participants.models import Participant, ParticipantStatus
 from pro_app.studies.models import Assignment, Study
+from pro_app.studies.rules import effective_status, is_answerable
 
 
 def _lead_assignments(
@@ -59,6 +60,35 @@ def _lead_assignments(
     )
 
 
+def open_lead(
+    session: Session, participant: Participant, now: datetime
+) -> Assignment | None:
+    """The assignment a message about the open window hangs on, or None.
+
+    The same choice as the planner's: the lowest id among the timepoint's
+    assignments that have not closed, so the sender's checks see one thread
+    of messages per window.
+    """
+    assignments = session.scalars(
+        select(Assignment)
+        .where(Assignment.participant_id == participant.id)
+        .order_by(Assignment.closes_at, Assignment.id)
+    ).all()
+    open_ = [
+        a
+        for a in assignments
+        if is_answerable(effective_status(a.status, a.opens_at, a.closes_at, now))
+    ]
+    if not open_:
+        return None
+    window = [
+        a
+        for a in assignments
+        if a.timepoint_id == open_[0].timepoint_id and a.closes_at > now
+    ]
+    return min(window, key=lambda a: a.id)
+
+
 def _served(session: Session, assignment: Assignment) -> set[tuple[str, str]]:
     """Kinds and channels already sent inside the assignment's current window.
 
@@ -79,15 +109,19 @@ def _served(session: Session, assignment: Assignment) -> set[tuple[str, str]]:
     return {(kind, channel) for kind, channel in sent}
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> None:
+def insert_ignoring_duplicates(session: Session, rows: list[dict]) -> int:
+    """Insert outbox rows, skipping any the unique constraint already holds.
+
+    Returns how many were inserted.
+    """
     if not rows:
-        return
+        return 0
     dialect = session.get_bind().dialect.name
     factory = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = factory(Outbox).on_conflict_do_nothing(
         index_elements=["assignment_id", "kind", "channel", "window_opens_at"]
     )
-    session.execute(stmt, rows)
+    return len(session.execute(stmt.returning(Outbox.id), rows).all())
 
 
 def plan_messages(
@@ -147,7 +181,7 @@ def plan_messages(
                 if (kind, channel) not in served
             )
     for start in range(0, len(rows), 500):
-        _insert_ignoring_duplicates(session, rows[start : start + 500])
+        insert_ignoring_duplicates(session, rows[start : start + 500])
     session.flush()
     return len(rows)
 

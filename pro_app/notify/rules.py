@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 INVITATION = "invitation"
 REMINDER = "reminder"
 LAST_CALL = "last_call"
+# Not part of the plan: asked for from a dead link's page.
+NEW_LINK = "new_link"
 
 DEFAULT_QUIET = ("21:00", "08:00")
 
@@ -128,6 +130,25 @@ def message_times(
     if last_call is not None and latest < last_call < closes_at:
         result.append((LAST_CALL, last_call))
     return result
+
+
+def is_planned(kind: str) -> bool:
+    """Whether an outbox kind is a message of the reminder plan."""
+    # The plan's reminders are "reminder", "reminder_2", ...; a staff
+    # reminder ("reminder_s1") is not.
+    number = kind.removeprefix(f"{REMINDER}_")
+    return kind in (INVITATION, REMINDER, LAST_CALL) or (
+        number != kind and number.isdigit()
+    )
+
+
+def template_kind(kind: str) -> str:
+    """The message template of an outbox kind ("reminder_2" is a reminder)."""
+    if kind.startswith(REMINDER):
+        return REMINDER
+    if kind.startswith(NEW_LINK):
+        return NEW_LINK
+    return kind
 
 
 def backoff(attempts: int, *, base_minutes: int = 5, cap_hours: int = 6) -> timedelta:

@@ -12,7 +12,6 @@ row left ``sending`` by a killed job is reclaimed after a timeout.
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,9 +26,14 @@ from pro_app.notify.compose import compose
 from pro_app.notify.models import Outbox, OutboxStatus
 from pro_app.notify.planning import cancel_pending, plan_messages, replan
 from pro_app.notify.senders import Sender, SendError
+from pro_app.participants import links
 from pro_app.participants.contact import Contact, contact_for
-from pro_app.participants.models import Participant, ParticipantStatus
-from pro_app.participants.services import issue_link
+from pro_app.participants.models import (
+    AccessToken,
+    LinkPurpose,
+    Participant,
+    ParticipantStatus,
+)
 from pro_app.studies.models import Assignment
 from pro_app.studies.rules import effective_status, is_answerable
 
@@ -150,18 +154,133 @@ def _why_not(
         # Planned for a window that has since moved: the re-plan queued the
         # messages of the new one.
         return "window moved"
-    # After an outage, send only the latest message that fell due meanwhile.
-    later = select(Outbox.id).where(
+    return _superseded(session, row, now)
+
+
+def _superseded(session: Session, row: Outbox, now: datetime) -> str | None:
+    """Whether a message of the reminder plan has nothing left to say.
+
+    The first message of a window is its invitation, however late it goes
+    (enrolled into an open window, or after an outage); a message that fell
+    due before another one went out is not sent after it; and after an outage
+    only the latest message due is sent. A reminder the team asked for goes
+    unless a message went out since it was asked for; a new link always goes.
+    """
+    if row.kind.startswith(rules.NEW_LINK):
+        return None
+    window = (
         Outbox.assignment_id == row.assignment_id,
         Outbox.channel == row.channel,
         Outbox.window_opens_at == row.window_opens_at,
+        Outbox.id != row.id,
+    )
+    sent = session.scalars(
+        select(Outbox.sent_at).where(
+            *window,
+            Outbox.status == OutboxStatus.SENT,
+            ~Outbox.kind.like(f"{rules.NEW_LINK}%"),
+        )
+    ).all()
+    if not rules.is_planned(row.kind):
+        # A reminder the team asked for: a message sent since (the invitation
+        # that had not gone yet) has said the same.
+        asked = row.created_at
+        return "superseded" if any(at and at >= asked for at in sent) else None
+    if any(at is not None and at >= row.due_at for at in sent):
+        return "superseded"
+    if not sent:
+        if row.kind == rules.INVITATION:
+            return None
+        invitation_waiting = select(Outbox.id).where(
+            *window,
+            Outbox.kind == rules.INVITATION,
+            Outbox.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+            Outbox.due_at <= now,
+        )
+        if session.scalar(invitation_waiting.limit(1)) is not None:
+            return "superseded"
+    later = select(Outbox.id, Outbox.kind).where(
+        *window,
         Outbox.due_at > row.due_at,
         Outbox.due_at <= now,
         Outbox.status != OutboxStatus.CANCELLED,
     )
-    if session.scalar(later.limit(1)) is not None:
+    if any(rules.is_planned(kind) for _, kind in session.execute(later)):
         return "superseded"
     return None
+
+
+def _link_for(
+    session: Session,
+    row: Outbox,
+    participant: Participant,
+    assignment: Assignment,
+    now: datetime,
+    options: SendOptions,
+) -> links.Link:
+    """The link a message carries; recorded on the row.
+
+    ``long_lived``: the participant's personal link, the same in every message
+    and in the handover. ``per_message``: the message's own link, shared by the
+    email and the SMS of one planned message, valid until its window closes
+    (and a day); it revokes no other link.
+    """
+    if links.link_policy(participant) == links.LONG_LIVED:
+        link = links.personal_link(
+            session,
+            participant,
+            data_key=options.data_key,
+            valid_days=options.link_days,
+            actor=ACTOR,
+            now=now,
+            needed_until=assignment.closes_at,
+        )
+    else:
+        link = None
+        shared = session.scalars(
+            select(AccessToken)
+            .join(Outbox, Outbox.access_token_id == AccessToken.id)
+            .where(
+                Outbox.assignment_id == row.assignment_id,
+                Outbox.kind == row.kind,
+                Outbox.window_opens_at == row.window_opens_at,
+                Outbox.id != row.id,
+                AccessToken.revoked_at.is_(None),
+                AccessToken.expires_at > now,
+                AccessToken.sealed.is_not(None),
+            )
+            .limit(1)
+        ).first()
+        if shared is not None:
+            link = links.unseal(shared, options.data_key)
+        if link is None:
+            link = links.issue(
+                session,
+                participant,
+                purpose=LinkPurpose.MESSAGE,
+                expires_at=max(assignment.closes_at, now) + timedelta(days=1),
+                actor=ACTOR,
+                now=now,
+                data_key=options.data_key,
+            )
+    row.access_token_id = link.token.id
+    return link
+
+
+def _forget_shared_link(session: Session, row: Outbox) -> None:
+    """Drop a message link's sealed copy once no channel of the message needs it."""
+    token = session.get(AccessToken, row.access_token_id)
+    if token is None or token.purpose != LinkPurpose.MESSAGE:
+        return
+    waiting = select(Outbox.id).where(
+        Outbox.assignment_id == row.assignment_id,
+        Outbox.kind == row.kind,
+        Outbox.window_opens_at == row.window_opens_at,
+        Outbox.id != row.id,
+        Outbox.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+    )
+    if session.scalar(waiting.limit(1)) is None:
+        token.sealed = None
 
 
 def _send_one(
@@ -186,14 +305,8 @@ def _send_one(
         row.last_error = reason
         session.flush()
         return "cancelled"
-    policy = (participant.study.settings or {}).get("link_policy", "per_message")
-    if policy == "long_lived":
-        days = options.link_days
-    else:
-        # A per-message link lives as long as the window, plus a day of slack.
-        days = max(1, math.ceil((assignment.closes_at - now) / timedelta(days=1)) + 1)
-    token = issue_link(session, participant, valid_days=days, actor=ACTOR, now=now)
-    link = f"{options.link_base_url.rstrip('/')}/p/{token}"
+    carried = _link_for(session, row, participant, assignment, now, options)
+    link = f"{options.link_base_url.rstrip('/')}/p/{carried.raw}"
     to = contact.email if row.channel == "email" else contact.phone
     message = compose(
         row,
@@ -210,6 +323,7 @@ def _send_one(
     row.attempts += 1
     row.last_error = None
     session.flush()
+    _forget_shared_link(session, row)
     record(
         session,
         actor=ACTOR,
@@ -220,6 +334,7 @@ def _send_one(
             "assignment_id": row.assignment_id,
             "kind": row.kind,
             "channel": row.channel,
+            "access_token_id": row.access_token_id,
         },
         study_id=participant.study_id,
     )
@@ -293,7 +408,7 @@ def send_due(
                     if isinstance(error, SendError)
                     else f"error {type(error).__name__}"
                 )
-                log.warning("outbox %s not sent: %s", row_id, text)
+                log.warning("outbox %s not sent: %s", row_id, text, exc_info=True)
                 with session_factory() as session, session.begin():
                     outcome = _record_failure(
                         session, row_id, claim, text, now, options

@@ -1,14 +1,13 @@
-"""Hand the personal link over at the visit; revoke it; send a reminder now."""
+"""Hand the personal link over at the visit; replace or revoke it; remind now."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import segno
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -18,11 +17,26 @@ from pro_app.auth.permissions import Permission
 from pro_app.dbtypes import utcnow
 from pro_app.extensions import db
 from pro_app.notify.senders import senders_from_config
-from pro_app.participants import services as links
-from pro_app.participants.models import Participant, ParticipantStatus
-from pro_app.staff import bp
+from pro_app.participants import links
+from pro_app.participants.models import (
+    AccessToken,
+    LinkPurpose,
+    Participant,
+    ParticipantStatus,
+)
+from pro_app.staff import bp, times
 from pro_app.staff import participant_services as services
 from pro_app.staff.participant_services import ReminderOutcome
+
+
+def link_purpose(purpose: str) -> str:
+    """A link's purpose in words, for the trial team."""
+    words = {
+        LinkPurpose.PERSONAL: _("Personal link (messages and handover)"),
+        LinkPurpose.MESSAGE: _("Link of a message"),
+        LinkPurpose.HANDOVER: _("Link shown at a visit"),
+    }
+    return words.get(purpose, _("Personal link"))
 
 
 def _back(participant: Participant) -> Any:
@@ -42,6 +56,22 @@ def _qr_svg(url: str) -> Markup:
     return Markup(svg)  # noqa: S704 (segno's own markup; the URL is in a QR path)
 
 
+def _link_url(raw: str) -> str:
+    base = current_app.config.get("NOTIFY_BASE_URL") or request.host_url
+    return f"{base.rstrip('/')}/p/{raw}"
+
+
+def _show(participant: Participant, token_id: int) -> Any:
+    return redirect(
+        url_for(
+            ".show_link",
+            study_code=participant.study.code,
+            participant_id=participant.id,
+            token_id=token_id,
+        )
+    )
+
+
 @bp.post("/s/<study_code>/participants/<int:participant_id>/link")
 @requires(Permission.HANDOVER)
 def issue_link(study_code: str, participant_id: int) -> Any:
@@ -49,22 +79,87 @@ def issue_link(study_code: str, participant_id: int) -> Any:
     if participant.status is not ParticipantStatus.ACTIVE:
         flash(_("Only an active participant can get a personal link."), "error")
         return _back(participant)
-    days = current_app.config["ACCESS_TOKEN_DAYS"]
-    token = links.issue_link(
-        db.session, participant, valid_days=days, actor=staff_actor()
+    token = links.hand_over(
+        db.session,
+        participant,
+        data_key=current_app.config["DATA_KEY"],
+        valid_days=current_app.config["ACCESS_TOKEN_DAYS"],
+        actor=staff_actor(),
     )
     db.session.commit()
-    base = current_app.config.get("NOTIFY_BASE_URL") or request.host_url
-    url = f"{base.rstrip('/')}/p/{token}"
-    # Rendered, never redirected to: the raw token exists only in this response
-    # (sent with Cache-Control: no-store, like every page).
+    # Post/redirect/get: a reload shows the page again, it issues nothing.
+    return _show(participant, token.id)
+
+
+@bp.get("/s/<study_code>/participants/<int:participant_id>/link/<int:token_id>")
+@requires(Permission.HANDOVER)
+def show_link(study_code: str, participant_id: int, token_id: int) -> Any:
+    participant = participant_or_404(participant_id)
+    link = links.show_once(
+        db.session, participant, token_id, data_key=current_app.config["DATA_KEY"]
+    )
+    db.session.commit()
+    long_lived = links.link_policy(participant) == links.LONG_LIVED
+    if link is None:
+        # Shown already (a reload, the back button), or no longer valid.
+        token = db.session.get(AccessToken, token_id)
+        shown_at = (
+            token.shown_at
+            if token is not None and token.participant_id == participant.id
+            else None
+        )
+        times.use_site_zone(participant.site)
+        return render_template(
+            "staff/handover_shown.html",
+            participant=participant,
+            shown_at=shown_at,
+            long_lived=long_lived,
+            local_dt=times.moment,
+        )
+    url = _link_url(link.raw)
+    # The raw token exists only in this response (sent with Cache-Control:
+    # no-store, like every page); the page is shown once.
     return render_template(
         "staff/handover.html",
         participant=participant,
         link=url,
         qr=_qr_svg(url),
-        expires=format_date(utcnow() + timedelta(days=days), "long"),
+        expires=format_date(link.token.expires_at, "long"),
+        long_lived=long_lived,
     )
+
+
+@bp.post("/s/<study_code>/participants/<int:participant_id>/link/replace")
+@requires(Permission.HANDOVER)
+def replace_link(study_code: str, participant_id: int) -> Any:
+    participant = participant_or_404(participant_id)
+    if participant.status is not ParticipantStatus.ACTIVE:
+        flash(_("Only an active participant can get a personal link."), "error")
+        return _back(participant)
+    form = ReasonForm(prefix="replace")
+    if not form.validate_on_submit():
+        flash(_("A reason is needed to replace the personal link."), "error")
+        return _back(participant)
+    token, stopped = links.replace(
+        db.session,
+        participant,
+        data_key=current_app.config["DATA_KEY"],
+        valid_days=current_app.config["ACCESS_TOKEN_DAYS"],
+        actor=staff_actor(),
+        reason=form.reason.data,
+    )
+    db.session.commit()
+    flash(
+        ngettext(
+            "The link was replaced: %(num)d earlier link stopped working and "
+            "open sessions ended. Hand over the new link now.",
+            "The link was replaced: %(num)d earlier links stopped working and "
+            "open sessions ended. Hand over the new link now.",
+            len(stopped),
+        ),
+        "ok",
+    )
+    return _show(participant, token.id)
 
 
 @bp.post("/s/<study_code>/participants/<int:participant_id>/link/revoke")

@@ -19,8 +19,8 @@ from pro_app.audit.services import record
 from pro_app.dbtypes import utcnow
 from pro_app.notify.planning import cancel_pending
 from pro_app.notify.planning import replan as replan_messages
+from pro_app.participants.links import WITHDRAWN, revoke_links
 from pro_app.participants.models import Participant, ParticipantStatus
-from pro_app.participants.services import revoke_links
 from pro_app.studies.locks import DataLocked, ensure_unlocked
 from pro_app.studies.models import Assignment
 from pro_app.studies.planning import AssignmentChange, cancel, is_not_started, replan
@@ -196,7 +196,7 @@ def withdraw(
     ]
     # The stored text is not the team's reason: outbox errors never hold free text.
     cancel_pending(session, participant.id, reason="participant withdrawn")
-    revoke_links(session, participant, actor=actor, reason=reason)
+    revoke_links(session, participant, actor=actor, reason=reason, why=WITHDRAWN)
     return changes
 
 

@@ -105,6 +105,8 @@ def _build_study(session, app, code: str, site: str, subject: str) -> StudyWorld
             "grant_id": grant.id,
             "lock_id": data_lock.id,
             "user_id": holder.id,
+            # A handover page: "already shown" unless just handed over.
+            "token_id": 1,
         },
     )
 

@@ -38,6 +38,9 @@ def _page_urls(app: Flask, world: World, code: str) -> list[str]:
         "lock_id": site.lock_id,
         "grant_id": site.grant_ids["monitor"],
         "user_id": 1,
+        # A handover page of the site's participant: shown once, then "already
+        # shown"; another site's answers 404 like its participant page.
+        "token_id": 1,
     }
     urls = []
     for rule in app.url_map.iter_rules():

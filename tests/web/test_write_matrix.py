@@ -360,6 +360,9 @@ RECIPES: dict[str, Callable[[Ctx], list[Attempt]]] = {
     ),
     "staff.issue_link": _participant_post("/link", {}),
     "staff.revoke_link": _participant_post("/link/revoke", {"revoke-reason": "lost"}),
+    "staff.replace_link": _participant_post(
+        "/link/replace", {"replace-reason": "forwarded"}
+    ),
     "staff.remind_now": _participant_post("/remind", {}),
     "staff.lock_data": _lock,
     "staff.unlock_data": _unlock,

@@ -7,8 +7,8 @@ from pro_app.audit.models import AuditEvent
 from pro_app.notify.models import Outbox, OutboxStatus
 from pro_app.notify.senders import SendError
 from pro_app.participants.contact import opt_out
+from pro_app.participants.links import redeem_link
 from pro_app.participants.models import ParticipantStatus
-from pro_app.participants.services import redeem_link
 from pro_app.studies.rules import AssignmentStatus
 from tests.web.notify.conftest import at_local, enrol_with_email, run_job, study_with
 
@@ -166,13 +166,21 @@ def test_cli_send_plans_and_sends_once(app, session, smtp):
     assert len(inbox.messages) == 1
 
 
-def test_after_an_outage_only_the_latest_message_goes(app, session, smtp):
+def test_after_an_outage_the_invitation_goes_and_the_overdue_reminder_not(
+    app, session, smtp
+):
     inbox, sender = smtp
     enrol(app, session)
     # The job did not run all week: invitation and reminder are both overdue.
+    # The first message of a window is its invitation, however late; the
+    # reminder that fell due before it went out has nothing left to say.
     stats = run_job(app, session, sender, at_local(DAY0 + timedelta(days=5), 10, TZ))
     assert (stats.sent, stats.cancelled) == (1, 1)
-    assert kinds(inbox) == ["Reminder: a questionnaire is waiting for you"]
+    assert kinds(inbox) == ["You have a questionnaire to complete for your study"]
+    # The last call still follows the plan.
+    stats = run_job(app, session, sender, at_local(DAY0 + timedelta(days=6), 10, TZ))
+    assert stats.sent == 1
+    assert kinds(inbox)[-1] == "Last chance: your study questionnaire closes soon"
 
 
 def test_sms_to_a_file_with_a_long_lived_link(app, session, tmp_path):

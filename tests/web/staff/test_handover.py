@@ -81,22 +81,40 @@ def _actions(session, action):
     ).all()
 
 
-def test_issued_link_is_shown_once_with_a_qr_code_and_signs_the_participant_in(
+def _hand_over(client, participant):
+    """Press the handover button; return the redirect target and the shown page."""
+    response = _post(client, participant, "/link")
+    assert response.status_code == 302  # post/redirect/get
+    target = response.headers["Location"]
+    assert re.fullmatch(_url(participant, r"/link/\d+"), target)
+    return target, client.get(target)
+
+
+def _link_on(html: str) -> str | None:
+    match = re.search(re.escape(BASE) + r"/p/([A-Za-z0-9_-]{32,})", html)
+    return match.group(1) if match else None
+
+
+def test_handover_shows_the_link_once_with_a_qr_code_and_signs_the_participant_in(
     app, client, session
 ):
     study = make_study(session)
     participant = make_participant(session, study)
     user = _staff(client, session, "coordinator", study)
-    response = _post(client, participant, "/link")
-    assert response.status_code == 200  # rendered: the token exists only here
+    target, response = _hand_over(client, participant)
+    assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
-    match = re.search(re.escape(BASE) + r"/p/([A-Za-z0-9_-]{32,})", html)
-    assert match, "no personal link on the page"
-    token = match.group(1)
+    token = _link_on(html)
+    assert token, "no personal link on the page"
     assert "<svg" in html
     assert 'aria-label="QR code of the personal link"' in html
     assert "camera" in html
+    # A reload (or the back button) shows that it was shown, not the link again.
+    again = client.get(target)
+    assert again.status_code == 200
+    assert _link_on(again.get_data(as_text=True)) is None
+    assert "already shown" in again.get_data(as_text=True)
     # The participant's phone: another browser, not the staff member's.
     phone = app.test_client()
     opened = phone.get(f"/p/{token}")
@@ -106,15 +124,80 @@ def test_issued_link_is_shown_once_with_a_qr_code_and_signs_the_participant_in(
     (issued,) = _actions(session, "link.issue")
     assert issued.actor == f"staff:{user.id}"
     assert token not in str(issued.new_value)
+    assert [e.entity_id for e in _actions(session, "link.handover")] == [
+        issued.entity_id
+    ]
 
 
-def test_a_new_link_replaces_the_old_one(app, client, session):
+def test_long_lived_handover_shows_the_same_link_again_and_stops_nothing(
+    app, client, session
+):
+    study = make_study(session)
+    study.settings = {"link_policy": "long_lived"}
+    participant = make_participant(session, study)
+    earlier = make_link(session, participant)  # issued before link purposes
+    _staff(client, session, "coordinator", study)
+    first = _link_on(_hand_over(client, participant)[1].get_data(as_text=True))
+    second = _link_on(_hand_over(client, participant)[1].get_data(as_text=True))
+    assert first == second  # "Show the link again": the personal link
+    for token in (earlier, first):
+        assert app.test_client().get(f"/p/{token}").status_code == 302
+    session.expire_all()
+    assert session.query(AccessToken).count() == 2
+
+
+def test_per_message_show_a_new_link_keeps_the_earlier_ones(app, client, session):
+    study = make_study(session)
+    study.settings = {"link_policy": "per_message"}
+    participant = make_participant(session, study)
+    _staff(client, session, "coordinator", study)
+    target, shown = _hand_over(client, participant)
+    first = _link_on(shown.get_data(as_text=True))
+    reloaded = client.get(target).get_data(as_text=True)
+    assert "Show a new link" in reloaded
+    second = _link_on(_hand_over(client, participant)[1].get_data(as_text=True))
+    assert first != second
+    for token in (first, second):
+        assert app.test_client().get(f"/p/{token}").status_code == 302
+    session.expire_all()
+    # A handover link is not kept once shown; only its hash identifies it.
+    assert all(t.sealed is None for t in session.scalars(select(AccessToken)))
+
+
+def test_replacing_needs_a_reason_names_what_stops_and_shows_the_new_link(
+    app, client, session
+):
     study = make_study(session)
     participant = make_participant(session, study)
     old = make_link(session, participant)
+    phone = app.test_client()
+    session.commit()
+    assert phone.get(f"/p/{old}").status_code == 302
     _staff(client, session, "coordinator", study)
-    assert _post(client, participant, "/link").status_code == 200
+    page = client.get(_url(participant)).get_data(as_text=True)
+    assert "These stop working at once" in page
+    refused = _post(client, participant, "/link/replace", **{"replace-reason": ""})
+    assert refused.status_code == 302
+    assert "A reason is needed" in client.get(_url(participant)).get_data(as_text=True)
+    assert app.test_client().get(f"/p/{old}").status_code == 302
+
+    done = _post(
+        client, participant, "/link/replace", **{"replace-reason": "sent to a relative"}
+    )
+    assert done.status_code == 302
+    shown = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "1 earlier link stopped working" in shown
+    new = _link_on(shown)
+    assert new
+    assert new != old
     assert app.test_client().get(f"/p/{old}").status_code == 404
+    assert phone.get("/home").status_code != 200  # its session ended too
+    assert app.test_client().get(f"/p/{new}").status_code == 302
+    (event,) = _actions(session, "link.replace")
+    assert event.reason == "sent to a relative"
+    session.expire_all()
+    stopped = session.get(AccessToken, event.old_value["access_token_ids"][0])
+    assert stopped.revoked_reason == "replaced"
 
 
 def test_revoke_needs_a_reason_then_ends_links_and_sessions(app, client, session):
@@ -175,13 +258,16 @@ def test_remind_now_queues_a_reminder_the_job_sends_once(
         args=["notify", "send", "--now", NOON.isoformat()]
     )
     assert result.exit_code == 0, result.output
-    assert "sent 1" in result.output  # the overdue invitation is superseded
+    # The invitation had not gone yet: it goes first, and it says what the
+    # reminder would have said, so the participant gets one message, not two.
+    assert "sent 1," in result.output
     session.expire_all()
-    assert session.get(Outbox, staff_row.id).status is OutboxStatus.SENT
+    assert session.get(Outbox, staff_row.id).status is OutboxStatus.CANCELLED
+    assert session.get(Outbox, staff_row.id).last_error == "superseded"
     (sent,) = (tmp_path / "instance" / "outbox").glob("email-*.eml")
     mail = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
     assert mail["To"] == EMAIL
-    assert mail["Subject"] == "Reminder: a questionnaire is waiting for you"
+    assert mail["Subject"] == "You have a questionnaire to complete for your study"
     assert f"{BASE}/p/" in mail.get_body(("plain",)).get_content()
 
     # Once sent, the team may ask again: a new kind, so the outbox accepts it.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -180,22 +179,33 @@ def audit_verify(anchor_text: str | None) -> None:
 @with_appcontext
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def demo(base_url: str) -> None:
-    """Load the demo study and print the demo participant's personal link."""
-    from pro_app.studies.demo import load_demo, load_demo_history, load_demo_staff
-
-    participant, token = load_demo(
-        db.session,
-        today=date.today(),
-        link_days=current_app.config["ACCESS_TOKEN_DAYS"],
+    """Load the demo study and print the demo participants' personal links."""
+    from pro_app.studies.demo import (
+        demo_links,
+        demo_today,
+        load_demo,
+        load_demo_history,
+        load_demo_staff,
     )
-    load_demo_history(db.session, participant.study, today=date.today())
-    logins = load_demo_staff(db.session, participant.study)
+
+    today = demo_today()
+    link_days = current_app.config["ACCESS_TOKEN_DAYS"]
+    data_key = current_app.config["DATA_KEY"]
+    participant, token = load_demo(
+        db.session, today=today, link_days=link_days, data_key=data_key
+    )
+    study = participant.study
+    load_demo_history(db.session, study, today=today, data_key=data_key)
+    others = demo_links(db.session, study, link_days=link_days, data_key=data_key)
+    logins = load_demo_staff(db.session, study)
     db.session.commit()
     base = base_url.rstrip("/")
-    click.echo(
-        f"Demo study {participant.study.code}, participant {participant.subject_id}"
-    )
+    click.echo(f"Demo study {study.code}, participant {participant.subject_id}")
     click.echo(f"Personal link: {base}/p/{token}")
+    click.echo("Other demo participants (fictional contact details):")
+    for subject_id, raw in others:
+        click.echo(f"  {subject_id:<8} {base}/p/{raw}")
+    click.echo(f"Dashboard: {base}/staff/s/{study.code}/ (needs action today)")
     click.echo(f"Trial team sign-in: {base}/staff/login (new passwords each run)")
     for email, role, password in logins:
         click.echo(f"  {role:<13} {email:<28} {password}")

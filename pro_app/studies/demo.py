@@ -1,23 +1,30 @@
 """The demo study: the NCT06737380 trial with one participant ready to answer.
 
 The study comes from ``studies/nct06737380.toml``, whose timepoints are a
-demonstration schedule, not the protocol's schedule of assessments.
+demonstration schedule, not the protocol's schedule of assessments. Besides
+LK-001, participants with a history put something in each of the dashboard's
+"needs action today" lists (overdue, due within two days, opening today,
+missed, a failed message). Every demo participant has fictional contact
+details (example.org addresses, UK numbers Ofcom reserves for drama) and,
+given the data key, a working personal link.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pro_app.auth.models import Role
 from pro_app.catalog import Catalog, load_catalog
-from pro_app.participants.models import Participant
-from pro_app.participants.services import issue_link
+from pro_app.dbtypes import utcnow
+from pro_app.participants import links
+from pro_app.participants.models import LinkPurpose, Participant, ParticipantStatus
 from pro_app.studies.models import Study
 from pro_app.studies.protocol import load_protocol
 from pro_app.studies.services import enrol, import_protocol
@@ -29,12 +36,60 @@ DEMO_SUBJECT = "LK-001"
 ACTOR = "system:demo"
 
 
+def demo_today(now: datetime | None = None) -> date:
+    """Today in the demo study's time zone: the day its windows are counted in."""
+    zone = ZoneInfo(load_protocol(DEMO_PROTOCOL, None).timezone)
+    return (now or utcnow()).astimezone(zone).date()
+
+
+def demo_contact(subject_id: str) -> dict[str, str]:
+    """Fictional contact details: an example.org address, a drama-range number."""
+    number = int(subject_id.rsplit("-", 1)[-1])
+    return {
+        "email": f"{subject_id.lower()}@example.org",
+        # +44 7700 900000-900999: UK mobile numbers reserved for drama (Ofcom).
+        "phone": f"+44 7700 900{number:03d}",
+    }
+
+
+def demo_link(
+    session: Session,
+    participant: Participant,
+    *,
+    link_days: int,
+    data_key: str | None,
+    now: datetime,
+) -> str:
+    """The participant's personal link (kept, given the data key), as a raw token."""
+    if data_key is not None:
+        # The participant's personal link: the same one their messages carry.
+        link = links.personal_link(
+            session,
+            participant,
+            data_key=data_key,
+            valid_days=link_days,
+            actor=ACTOR,
+            now=now,
+        )
+    else:
+        link = links.issue(
+            session,
+            participant,
+            purpose=LinkPurpose.LINK,
+            expires_at=now + timedelta(days=link_days),
+            actor=ACTOR,
+            now=now,
+        )
+    return link.raw
+
+
 def load_demo(
     session: Session,
     *,
     today: date,
     link_days: int,
     catalog: Catalog | None = None,
+    data_key: str | None = None,
 ) -> tuple[Participant, str]:
     """Create the demo study and participant if absent; issue a fresh link.
 
@@ -63,8 +118,12 @@ def load_demo(
             timezone=study.timezone,
             language=None,
             actor=ACTOR,
+            data_key=data_key,
+            **(demo_contact(DEMO_SUBJECT) if data_key else {}),
         )
-    token = issue_link(session, participant, valid_days=link_days, actor=ACTOR)
+    token = demo_link(
+        session, participant, link_days=link_days, data_key=data_key, now=utcnow()
+    )
     return participant, token
 
 
@@ -112,13 +171,23 @@ def load_demo_staff(session: Session, study: Study) -> list[tuple[str, str, str]
 
 # Demo participants with a history, so the dashboard and the charts have
 # something to show: (subject id, days since Day 0, visits answered, withdrawn).
+# With the demo schedule (BL 3 days before Day 0, window -14/+3; W4 on day 28,
+# window -7/+7), LK-001 is due within two days and the last three each need
+# action today: baseline overdue (and its reminder failed), Week 4 opening
+# today, baseline missed four days ago.
 DEMO_HISTORY = (
     ("LK-002", 200, ("BL", "W4", "W12", "W24"), False),
     ("LK-003", 120, ("BL", "W4", "W12"), False),
     ("LK-004", 95, ("BL", "W12"), False),
     ("LK-005", 40, ("BL",), True),
     ("LK-006", 30, ("BL", "W4"), False),
+    ("LK-007", -1, (), False),
+    ("LK-008", 21, ("BL",), False),
+    ("LK-009", 5, (), False),
 )
+FAILED_MESSAGE_SUBJECT = "LK-007"
+# What a provider says of an address that does not exist (demonstration).
+FAILED_MESSAGE_ERROR = "550 5.1.1 mailbox unavailable (demonstration)"
 
 
 def _demo_code(item: object, visit: int, rng: random.Random) -> int | None:
@@ -131,11 +200,21 @@ def _demo_code(item: object, visit: int, rng: random.Random) -> int | None:
     return codes[max(0, min(len(codes) - 1, centre + rng.choice((-1, 0, 0, 1))))]
 
 
-def load_demo_history(session: Session, study: Study, *, today: date) -> int:
+def load_demo_history(
+    session: Session,
+    study: Study,
+    *,
+    today: date,
+    data_key: str | None = None,
+    now: datetime | None = None,
+) -> int:
     """Enrol the history participants (once) and answer their past visits.
 
     Returns the number of questionnaires completed. Answers are made up by a
     seeded generator: they are demonstration data, not trial data.
+
+    Args:
+        data_key: given, each participant gets fictional contact details.
     """
     from pro_app.studies.enrolment import withdraw
     from pro_app.studies.models import Assignment
@@ -160,7 +239,11 @@ def load_demo_history(session: Session, study: Study, *, today: date) -> int:
             timezone=study.timezone,
             language=None,
             actor=ACTOR,
+            data_key=data_key,
+            **(demo_contact(subject) if data_key else {}),
         )
+        if subject == FAILED_MESSAGE_SUBJECT:
+            _failed_message(session, participant, now or utcnow())
         rng = random.Random(subject)  # noqa: S311 - demonstration data only
         actor = f"participant:{participant.id}"
         assignments = session.scalars(
@@ -203,3 +286,64 @@ def load_demo_history(session: Session, study: Study, *, today: date) -> int:
                 reason="Demo: withdrew consent after baseline",
             )
     return done
+
+
+def demo_links(
+    session: Session, study: Study, *, link_days: int, data_key: str | None
+) -> list[tuple[str, str]]:
+    """(subject id, raw token) of every active demo participant but LK-001."""
+    people = session.scalars(
+        select(Participant)
+        .where(
+            Participant.study_id == study.id,
+            Participant.status == ParticipantStatus.ACTIVE,
+            Participant.subject_id != DEMO_SUBJECT,
+        )
+        .order_by(Participant.subject_id)
+    ).all()
+    now = utcnow()
+    return [
+        (p.subject_id, demo_link(session, p, link_days=link_days, data_key=data_key,
+                                 now=now))
+        for p in people
+    ]  # fmt: skip
+
+
+def _failed_message(session: Session, participant: Participant, now: datetime) -> None:
+    """The baseline reminder, refused by the provider at every attempt.
+
+    What the reminder job records when a provider refuses a message until it
+    gives up (``notify.services``): the dashboard lists it for two weeks.
+    """
+    from pro_app.notify import rules
+    from pro_app.notify.models import Outbox, OutboxStatus
+
+    first = min(
+        (a for a in participant.assignments if a.timepoint.code == "BL"),
+        key=lambda a: a.position,
+    )
+    settings = participant.study.settings
+    times = rules.message_times(
+        first.opens_at,
+        first.closes_at,
+        participant.timezone,
+        rules.plan_from_settings(settings),
+        rules.quiet_from_settings(settings),
+    )
+    past = [(k, at) for k, at in times if now - timedelta(days=13) <= at <= now]
+    kind, due_at = past[-1] if past else (rules.REMINDER, now - timedelta(days=1))
+    session.add(
+        Outbox(
+            participant_id=participant.id,
+            assignment_id=first.id,
+            channel="email",
+            kind=kind,
+            window_opens_at=first.opens_at,
+            due_at=due_at,
+            status=OutboxStatus.FAILED,
+            attempts=5,
+            last_error=FAILED_MESSAGE_ERROR,
+            created_at=due_at,
+        )
+    )
+    session.flush()

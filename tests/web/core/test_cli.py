@@ -23,18 +23,18 @@ def test_demo_loads_the_study_and_prints_a_working_link(app, session):
     assert client.get(f"/p/{match.group(1)}").status_code == 302
     home = client.get("/home").get_data(as_text=True)
     assert home.count('class="card"') == 3  # the three instruments, open now
-    # Running it again issues a new link and creates nothing twice.
+    # Running it again creates nothing twice and keeps the personal link.
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0
     assert session.scalar(select(func.count(Study.id))) == 1
-    # Six demo participants x five timepoints x three instruments.
-    assert session.scalar(select(func.count(Assignment.id))) == 90
-    assert client.get(f"/p/{match.group(1)}").status_code == 404
+    # Nine demo participants x five timepoints x three instruments.
+    assert session.scalar(select(func.count(Assignment.id))) == 135
+    assert client.get(f"/p/{match.group(1)}").status_code == 302
     # The history participants' past visits are answered and scored.
     completed = session.scalar(
         select(func.count(Submission.id)).where(Submission.completed_at.is_not(None))
     )
-    assert completed == 36
+    assert completed == 39
     assert session.scalar(select(func.count(Score.id))) > 300
     # One sign-in per role, each with a password that works.
     logins = re.findall(r"^  (\w+)\s+(\S+@demo\.invalid)\s+(\S+)$", again.output, re.M)

@@ -104,7 +104,7 @@ def test_enrol_hand_over_answer_and_see_it_on_the_dashboard(
     # The participant's page, then the handover page with the link and QR code.
     page.get_by_role("rowheader", name=SUBJECT).get_by_role("link").click()
     page.wait_for_url(PARTICIPANT_PAGE)
-    page.get_by_role("button", name="Show a new link and QR code").click()
+    page.get_by_role("button", name="Show the link and QR code").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         f"Personal link for {SUBJECT}"
     )

@@ -328,11 +328,13 @@ def test_handover_needs_its_permission(app, client, session, role):
     page = client.get(_url(participant))
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Show a new link and QR code" not in html
+    assert "Show the link and QR code" not in html
+    assert "Replace the link" not in html
     token = csrf_from(html)
-    for tail in ("/link", "/link/revoke", "/remind"):
+    for tail in ("/link", "/link/revoke", "/link/replace", "/remind"):
         response = client.post(
-            _url(participant, tail), data={"csrf_token": token, "revoke-reason": "x"}
+            _url(participant, tail),
+            data={"csrf_token": token, "revoke-reason": "x", "replace-reason": "x"},
         )
         assert response.status_code == 403
     assert session.scalars(select(AccessToken)).all() == []

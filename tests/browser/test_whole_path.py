@@ -21,10 +21,13 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import select
 
+from pro_app.studies.models import Study
 from tests.browser.live import LiveApp
 from tests.browser.pages import answer_through, path_of, press, start
 from tests.browser.staff_pages import DESKTOP, new_study, sign_in
+from tests.factories import make_participant
 from tests.web.notify.conftest import Inbox, LoopbackController
 
 pytestmark = pytest.mark.browser
@@ -169,7 +172,9 @@ def test_enrol_hand_over_message_remind_and_every_link_keeps_working(
     first_phone.wait_for_url(f"**/a/{assignment_id}/done")
     expect(first_phone.locator("h1")).to_have_text("Thank you")
     first_phone.goto("/home")
-    other = first_phone.locator("a.card").filter(has_text=re.compile("PROMIS-29|Profile"))
+    other = first_phone.locator("a.card").filter(
+        has_text=re.compile("PROMIS-29|Profile")
+    )
     other_id = int(re.search(r"/a/(\d+)/", other.get_attribute("href")).group(1))
     start(first_phone, other_id)
     answer_through(first_phone, lambda position, n: 0, upto=2)
@@ -192,3 +197,41 @@ def test_a_dead_link_asks_for_a_new_one_and_passes_axe(live, new_phone, locale):
     no_axe_violations(page, f"new-link reply ({locale})")
     if locale == "he-IL":
         assert page.locator("html").get_attribute("dir") == "rtl"
+
+
+@pytest.mark.parametrize("locale", ["en-US", "he-IL"])
+def test_handover_pages_pass_axe(chromium, live, locale):
+    code = f"AXE-{locale[:2].upper()}"
+    login = new_study(live, code)
+    with live.session() as session:
+        study = session.scalar(select(Study).where(Study.code == code))
+        participant_id = make_participant(session, study, subject_id="AX-001").id
+        session.commit()
+    context = chromium.new_context(**DESKTOP, base_url=live.base_url, locale=locale)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        sign_in_any_language(page, login)
+        page.goto(f"/staff/s/{code}/participants/{participant_id}")
+        page.locator("section[aria-labelledby=pt-link] summary").first.click()
+        no_axe_violations(page, f"participant page, replace form open ({locale})")
+        page.locator("form[action$='/link'] button[type=submit]").first.click()
+        page.wait_for_url(re.compile(r"/link/\d+$"))
+        expect(page.locator("p.pt-link")).to_have_count(1)
+        no_axe_violations(page, f"handover page ({locale})")
+        page.reload()
+        expect(page.locator("p.pt-link")).to_have_count(0)
+        no_axe_violations(page, f"handover page, already shown ({locale})")
+        if locale == "he-IL":
+            assert page.locator("html").get_attribute("dir") == "rtl"
+    finally:
+        context.close()
+
+
+def sign_in_any_language(page: Page, login) -> None:
+    """The sign-in form, found by its inputs so that it works in any language."""
+    page.goto("/staff/login")
+    page.locator("input[type=email]").fill(login.email)
+    page.locator("input[type=password]").fill(login.password)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(lambda url: "/staff/login" not in url)

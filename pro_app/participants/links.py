@@ -76,8 +76,12 @@ def issue(
     actor: str,
     now: datetime,
     data_key: str | None = None,
+    to_show: bool = False,
 ) -> Link:
-    """Issue a new link; revoke nothing. Sealed when ``data_key`` is given."""
+    """Issue a new link; revoke nothing. Sealed when ``data_key`` is given.
+
+    ``to_show``: the handover page may show it once (see :func:`show_once`).
+    """
     raw = secrets.token_urlsafe(24)
     token = AccessToken(
         participant=participant,
@@ -87,6 +91,8 @@ def issue(
         expires_at=expires_at,
         issued_by=actor,
         sealed=encrypt(raw, data_key) if data_key else None,
+        # Nothing to show unless a handover asked for it.
+        shown_at=None if to_show else now,
     )
     session.add(token)
     session.flush()
@@ -234,8 +240,9 @@ def hand_over(
             actor=actor,
             now=now,
             data_key=data_key,
+            to_show=True,
         ).token
-    token.shown_at = None
+    token.shown_at = None  # a personal link is shown again
     session.flush()
     record(
         session,
@@ -266,6 +273,7 @@ def show_once(
     if (
         token is None
         or token.participant_id != participant.id
+        or token.purpose not in (LinkPurpose.PERSONAL, LinkPurpose.HANDOVER)
         or token.shown_at is not None
         or token.revoked_at is not None
         or token.expires_at <= now
@@ -311,6 +319,7 @@ def replace(
         actor=actor,
         now=now,
         data_key=data_key,
+        to_show=True,
     ).token
     record(
         session,

@@ -351,3 +351,29 @@ def test_site_limited_coordinator_cannot_hand_over_at_another_site(
     response = client.post(_url(elsewhere, "/link"), data={"csrf_token": token})
     assert response.status_code == 404
     assert session.scalars(select(AccessToken)).all() == []
+
+
+def test_the_handover_page_shows_only_a_link_handed_over(app, client, session):
+    """A message's link, or a link no one handed over, is never shown by URL."""
+    from pro_app.participants import links
+    from pro_app.participants.models import LinkPurpose
+
+    study = make_study(session)
+    participant = make_participant(session, study)
+    now = datetime.now(UTC)
+    for purpose in (LinkPurpose.MESSAGE, LinkPurpose.PERSONAL):
+        link = links.issue(
+            session,
+            participant,
+            purpose=purpose,
+            expires_at=now + timedelta(days=5),
+            actor="system:notify",
+            now=now,
+            data_key=app.config["DATA_KEY"],
+        )
+        session.commit()
+        _staff(client, session, "coordinator", study)
+        page = client.get(_url(participant, f"/link/{link.token.id}"))
+        assert page.status_code == 200
+        assert link.raw not in page.get_data(as_text=True)
+        assert _link_on(page.get_data(as_text=True)) is None

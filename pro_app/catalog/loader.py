@@ -45,6 +45,10 @@ _CODE = re.compile(r"-?(0|[1-9][0-9]*)")
 _DURATION = re.compile(
     r"P(\d+W|(?=\d|T\d)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?)"
 )
+# A section's or item's own recall period: a duration, or "none" for no recall
+# period where the instrument's would otherwise apply.
+_RECALL = re.compile(rf"none|{_DURATION.pattern}")
+_RECALL_WHAT = 'recall period (ISO 8601 duration, or "none")'
 _TEXT_FILE = re.compile(r"text\.(?P<locale>[^.]+)\.toml")
 
 _PLAIN = ("name", "short_name", "source", "licence")
@@ -174,8 +178,13 @@ def _response_sets(doc: _Node) -> dict[str, ResponseSet]:
 
 
 def _items(
-    doc: _Node, sets: Mapping[str, ResponseSet], sections: tuple[str, ...]
+    doc: _Node,
+    sets: Mapping[str, ResponseSet],
+    recalls: Mapping[str | None, str | None],
 ) -> tuple[Item, ...]:
+    """The items; ``recalls`` maps each section id (None: the instrument) to its
+    recall period ("none" for none)."""
+    sections = tuple(s for s in recalls if s is not None)
     items: dict[str, Item] = {}
     for index, body in enumerate(doc.array("items", dict)):
         item_id = _Node(doc.path, body, f"items[{index}]").string(
@@ -184,14 +193,17 @@ def _items(
         node = _Node(doc.path, body, f"items.{item_id}")
         if item_id in items:
             node.fail("", "duplicate item id")
-        node.keys(("id", "response_set"), ("section",))
+        node.keys(("id", "response_set"), ("section", "recall_period"))
         set_id = node.string("response_set")
         if set_id not in sets:
             node.fail("response_set", f"unknown response set {set_id!r}")
         section = node.optional("section")
         if section is not None and section not in sections:
             node.fail("section", f"unknown section {section!r}")
-        items[item_id] = Item(item_id, index + 1, sets[set_id], section)
+        recall = node.optional("recall_period", _RECALL, _RECALL_WHAT)
+        recall = recall or recalls.get(section) or recalls[None]
+        period = None if recall == "none" else recall
+        items[item_id] = Item(item_id, index + 1, sets[set_id], section, period)
     # An unused declaration is almost always a typo in an item's reference.
     for group, ids, used in (
         ("response_sets", sets, {i.response_set.id for i in items.values()}),
@@ -328,17 +340,20 @@ def load_instrument(directory: Path) -> Instrument:
         doc.fail("default_language", f"{default_language!r} is not in languages")
     sets = _response_sets(doc)
     section_nodes = doc.children("sections", "section id")
-    for _, node in section_nodes:
-        node.keys(())  # section wording lives in text.<locale>.toml
+    recall_period = doc.optional("recall_period", _DURATION, "ISO 8601 duration")
+    recalls: dict[str | None, str | None] = {None: recall_period or "none"}
+    for section_id, node in section_nodes:
+        node.keys((), ("recall_period",))  # wording lives in text.<locale>.toml
+        recalls[section_id] = node.optional("recall_period", _RECALL, _RECALL_WHAT)
     sections = tuple(section_id for section_id, _ in section_nodes)
-    items = _items(doc, sets, sections)
+    items = _items(doc, sets, recalls)
     inst = Instrument(
         id=inst_id,
         version=version,
         **{key: doc.string(key) for key in _PLAIN},
         languages=tuple(languages),
         default_language=default_language,
-        recall_period=doc.optional("recall_period", _DURATION, "ISO 8601 duration"),
+        recall_period=recall_period,
         items=items,
         scales=_scales(doc, items),
         response_sets=MappingProxyType(sets),

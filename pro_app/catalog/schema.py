@@ -69,6 +69,9 @@ class Item:
     position: int
     response_set: ResponseSet
     section: str | None = None
+    # The item's recall period as an ISO 8601 duration ("P7D", "P4W"), from the
+    # item, else its section, else the instrument; None when its wording has none.
+    recall_period: str | None = None
 
     @property
     def codes(self) -> tuple[int, ...]:

@@ -1,9 +1,11 @@
 """The SDTM QS mapping of each instrument version, read from its ``sdtm.toml``.
 
 The mapping is data beside the instrument (``instruments/<id>/<version>/
-sdtm.toml``): QSCAT, and per item and per score its QSTESTCD, QSTEST and
-evaluation interval. Where no CDISC controlled terminology could be verified
-for an instrument the file says ``source = "sponsor-defined"``.
+sdtm.toml``): QSCAT, and per item and per score its QSTESTCD and QSTEST. An
+item's evaluation interval (QSEVLINT) is not part of it: it is the item's
+recall period as the instrument file states it (``Item.recall_period``),
+empty where the wording has none. Where no CDISC controlled terminology could
+be verified for an instrument the file says ``source = "sponsor-defined"``.
 """
 
 from __future__ import annotations
@@ -56,7 +58,20 @@ def instruments_dir() -> Path:
     return Path(DEFAULTS["INSTRUMENTS_DIR"])
 
 
-def _test(path: Path, where: str, testcd: str, test: str, evlint: str = "") -> Test:
+def evaluation_interval(recall_period: str | None) -> str:
+    """QSEVLINT of a recall period: ``P4W`` -> ``-P4W`` (looking back); no
+    recall period, no interval."""
+    return f"-{recall_period}" if recall_period else ""
+
+
+def _test(path: Path, where: str, entry: dict, evlint: str = "") -> Test:
+    unknown = sorted(set(entry) - {"testcd", "test"})
+    if unknown:
+        reason = "unknown key " + ", ".join(map(repr, unknown))
+        if "evlint" in unknown:
+            reason += " (QSEVLINT comes from recall_period in instrument.toml)"
+        raise MappingError(f"{path}: {where}: {reason}")
+    testcd, test = entry.get("testcd", ""), entry.get("test", "")
     if not testcd or len(testcd) > MAX_TESTCD or not testcd[0].isalpha():
         raise MappingError(f"{path}: {where}: QSTESTCD {testcd!r} is not 1-8 chars")
     if not testcd.replace("_", "").isalnum() or not testcd.isascii():
@@ -87,15 +102,17 @@ def _load(instrument: Instrument, path: Path) -> QsMapping:
         entry = doc.get("items", {}).get(item.id)
         if entry is None:
             raise MappingError(f"{path}: item {item.id} is not mapped")
-        items[item.id] = _test(path, item.id, **entry)
+        evlint = evaluation_interval(item.recall_period)
+        items[item.id] = _test(path, item.id, entry, evlint)
     for scale in instrument.scales:
         entry = dict(doc.get("scores", {}).get(scale.id) or {})
         if not entry:
             raise MappingError(f"{path}: score {scale.id} is not mapped")
         se_code, se_test = entry.pop("se_testcd", ""), entry.pop("se_test", "")
-        scores[scale.id] = _test(path, scale.id, **entry)
+        scores[scale.id] = _test(path, scale.id, entry)
         if se_code:
-            score_se[scale.id] = _test(path, scale.id, se_code, se_test)
+            se_entry = {"testcd": se_code, "test": se_test}
+            score_se[scale.id] = _test(path, scale.id, se_entry)
     codes = [t.testcd for t in (*items.values(), *scores.values(), *score_se.values())]
     if len(set(codes)) != len(codes):
         raise MappingError(f"{path}: a QSTESTCD is used twice")

@@ -136,3 +136,23 @@ def test_writer_rows_pass_the_rules():
     assert check_qs(rows) == []
     assert [r["QSSEQ"] for r in rows if r["USUBJID"] == "S-1-002"][0] == 1
     assert rows[0]["QSSTAT"] == "NOT DONE"
+
+
+def test_qsevlint_comes_from_the_recall_period_not_the_mapping(tmp_path):
+    catalog = load_catalog(DEFAULTS["INSTRUMENTS_DIR"])
+    rand36 = catalog.get("rand36", "1.0")
+    mapping = load_mapping(rand36, instruments_dir())
+    assert mapping.items["3"].evlint == ""  # "Does your health now limit you"
+    assert mapping.items["13"].evlint == "-P4W"  # "During the past 4 weeks"
+    assert mapping.items["36"].evlint == ""  # "How TRUE or FALSE"
+    assert {t.evlint for t in mapping.scores.values()} == {""}
+    # A mapping that still sets its own interval is refused, saying where it lives.
+    shipped = instruments_dir() / "rand36" / "1.0" / "sdtm.toml"
+    copy = tmp_path / "rand36" / "1.0"
+    copy.mkdir(parents=True)
+    text = shipped.read_text().replace(
+        'testcd = "R3603"\n', 'testcd = "R3603"\nevlint = "-P4W"\n'
+    )
+    (copy / "sdtm.toml").write_text(text)
+    with pytest.raises(MappingError, match=r"3: unknown key 'evlint' \(QSEVLINT"):
+        load_mapping(rand36, tmp_path)

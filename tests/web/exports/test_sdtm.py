@@ -192,3 +192,41 @@ def test_a_value_xport_v5_cannot_hold_stops_the_export_cleanly(
     assert (
         session.scalar(select(AuditEvent).where(AuditEvent.action == "export")) is None
     )
+
+
+# RAND-36 1.0 as worded (text.en.toml): items 1-2 ask about now ("In general",
+# "Compared to one year ago ... now"), 3-12 "Does your health now limit you",
+# 33-36 "How TRUE or FALSE": no recall period; 13-32 "during the past 4 weeks".
+RAND36_QSEVLINT = {
+    **{f"R36{n:02d}": "" for n in (*range(1, 13), *range(33, 37))},
+    **{f"R36{n:02d}": "-P4W" for n in range(13, 33)},
+}
+
+
+def test_qsevlint_of_every_rand36_item_is_its_sections_recall(app, world, tmp_path):
+    out = _export(app, tmp_path, "--instrument", "rand36")
+    csv = pd.read_csv(out / "TEST-1_qs.csv", dtype=str, keep_default_na=False)
+    xpt, _meta = pyreadstat.read_xport(str(out / "TEST-1_qs.xpt"))
+    for frame in (csv, xpt):
+        items = frame[frame["QSDRVFL"] != "Y"]
+        found = dict(zip(items["QSTESTCD"], items["QSEVLINT"], strict=True))
+        assert found == RAND36_QSEVLINT
+        # Every record of a test carries the same interval; scores none.
+        pairs = set(zip(items["QSTESTCD"], items["QSEVLINT"], strict=True))
+        assert len(pairs) == 36
+        assert set(frame[frame["QSDRVFL"] == "Y"]["QSEVLINT"]) == {""}
+
+
+def test_qsevlint_follows_the_recall_period_of_each_promis_item(app, world, tmp_path):
+    out = _export(app, tmp_path, "--instrument", "promis29")
+    csv = pd.read_csv(out / "TEST-1_qs.csv", dtype=str, keep_default_na=False)
+    items = csv[csv["QSDRVFL"] != "Y"]
+    found = dict(zip(items["QSTESTCD"], items["QSEVLINT"], strict=True))
+    mapping = _mappings(app, world)["promis29"]
+    # Physical function and social roles are printed without "In the past 7 days".
+    expected = {
+        term.testcd: "" if item_id.startswith(("PFA", "SRPPER")) else "-P7D"
+        for item_id, term in mapping.items.items()
+    }
+    assert found == expected
+    assert list(expected.values()).count("") == 8

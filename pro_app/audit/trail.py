@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
+from pro_app.audit.chain import Verification, verify_chain
 from pro_app.audit.models import AuditEvent
+from pro_app.audit.services import record_verification
 from pro_app.auth.models import StaffUser
 from pro_app.auth.scope import in_sites
 from pro_app.notify.models import Outbox
@@ -223,3 +225,11 @@ def compact_json(value: Any) -> str:
     if value is None:
         return ""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def verify_trail(session: Session, *, actor: str) -> Verification:
+    """Walk the whole hash chain and record the outcome (as ``flask audit verify``
+    does, without an outside anchor); flushes, never commits."""
+    result = verify_chain(session)
+    record_verification(session, result, actor=actor, anchor=None)
+    return result

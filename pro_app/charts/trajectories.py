@@ -111,6 +111,55 @@ class Trajectory:
         """The last scored timepoint after baseline."""
         return self.changes[-1] if self.changes else None
 
+    @property
+    def scored(self) -> tuple[Point, ...]:
+        """The timepoints that have a score."""
+        return tuple(p for p in self.points if p.value is not None)
+
+    @property
+    def single(self) -> Point | None:
+        """The one score when there is only one: shown as a number, not a chart."""
+        scored = self.scored
+        return scored[0] if len(scored) == 1 else None
+
+    @property
+    def drawn(self) -> bool:
+        """Whether there is a line to draw (two scores or more)."""
+        return len(self.scored) > 1
+
+
+@dataclass(frozen=True)
+class Step:
+    """A score compared with the one before it (the previous visit)."""
+
+    label: str
+    value: float
+    previous: str  # the label of the previous scored timepoint
+    change: float
+    worse: bool  # moved by more than the threshold in the worse direction
+    better: bool  # moved by more than the threshold in the better direction
+
+
+def step_at(traj: Trajectory, label: str) -> Step | None:
+    """The score at ``label`` against the scored timepoint before it, or None."""
+    scored = traj.scored
+    index = next((i for i, p in enumerate(scored) if p.label == label), None)
+    if not index:  # not scored there, or the first score (nothing before it)
+        return None
+    now, before = scored[index], scored[index - 1]
+    if now.value is None or before.value is None:  # never: both are scored
+        return None
+    change = now.value - before.value
+    better = traj.spec.higher_is_better
+    return Step(
+        label,
+        now.value,
+        before.label,
+        change,
+        is_worse(change, higher_is_better=better, threshold=traj.threshold),
+        is_worse(-change, higher_is_better=better, threshold=traj.threshold),
+    )
+
 
 def is_worse(change: float, *, higher_is_better: bool, threshold: float) -> bool:
     """Whether ``change`` moved by more than ``threshold`` in the worse direction."""

@@ -5,13 +5,24 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Response, abort, render_template, request, stream_with_context
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from pro_app.audit import export, trail
@@ -21,9 +32,15 @@ from pro_app.auth.access import access, requires, staff_actor
 from pro_app.auth.permissions import Permission
 from pro_app.extensions import db
 from pro_app.participants.models import Participant
-from pro_app.staff import bp
+from pro_app.staff import bp, times
+from pro_app.staff.dashboard import VERIFY_COMMAND
+from pro_app.staff.labels import action_choices
 
 FILTERS = ("participant", "actor", "action", "date_from", "date_to")
+
+
+class VerifyForm(FlaskForm):
+    """The "verify now" button: a POST with its CSRF token, nothing else."""
 
 
 class TrailForm(FlaskForm):
@@ -38,15 +55,15 @@ class TrailForm(FlaskForm):
         validators=[Optional(), Length(max=254)],
     )
     action = SelectField(_l("Action"), validators=[Optional()])
-    date_from = DateField(_l("From (UTC date)"), validators=[Optional()])
-    date_to = DateField(_l("To (UTC date, inclusive)"), validators=[Optional()])
+    date_from = DateField(_l("From (date)"), validators=[Optional()])
+    date_to = DateField(_l("To (date, inclusive)"), validators=[Optional()])
 
 
 def _form() -> TrailForm:
     form = TrailForm(formdata=request.args)
-    form.action.choices = [("", _("All actions"))] + [
-        (a, a) for a in trail.actions(db.session, access().study.id)
-    ]
+    form.action.choices = [SelectChoice("", _("All actions"))] + action_choices(
+        trail.actions(db.session, access().study.id)
+    )
     return form
 
 
@@ -70,11 +87,13 @@ def _filter(form: TrailForm) -> tuple[trail.TrailFilter | None, str | None]:
         if user is None:
             return None, _("No staff account has that email.")
         actor = auth_services.actor_for(user)
+    # Days in the page's zone, the zone the events' times are shown in.
+    zone = ZoneInfo(times.page_zone())
     start = end = None
     if form.date_from.data:
-        start = datetime.combine(form.date_from.data, time.min, UTC)
+        start = datetime.combine(form.date_from.data, time.min, zone)
     if form.date_to.data:
-        end = datetime.combine(form.date_to.data + timedelta(days=1), time.min, UTC)
+        end = datetime.combine(form.date_to.data + timedelta(days=1), time.min, zone)
     if start and end and end <= start:
         return None, _("The end date is before the start date.")
     return trail.TrailFilter(
@@ -114,12 +133,46 @@ def audit_trail(study_code: str) -> Any:
     return render_template(
         "staff/audit.html",
         form=form,
+        verify_form=VerifyForm(),
+        may_verify=access().sites(Permission.AUDIT) is None,
+        verify_command=VERIFY_COMMAND,
         page=found,
         filters=_args(),
         verification=latest_verification(db.session),
         as_json=trail.compact_json,
         error=error,
     ), status
+
+
+@bp.post("/s/<study_code>/audit/verify")
+@requires(Permission.AUDIT)
+def verify_audit(study_code: str) -> Any:
+    # The chain is the whole database's: checked by those who read every site.
+    if access().sites(Permission.AUDIT) is not None:
+        abort(403)
+    if not VerifyForm().validate_on_submit():
+        abort(400)
+    result = trail.verify_trail(db.session, actor=staff_actor())
+    db.session.commit()
+    if result.ok:
+        flash(
+            ngettext(
+                "The audit trail is intact (%(num)d event checked).",
+                "The audit trail is intact (%(num)d events checked).",
+                result.events,
+            ),
+            "ok",
+        )
+    else:
+        flash(
+            _(
+                "The audit trail is broken: first bad event %(event)s. Tell the "
+                "study's data manager and keep the server as it is.",
+                event=result.first_bad.event_id if result.first_bad else "?",
+            ),
+            "error",
+        )
+    return redirect(url_for(".audit_trail", study_code=study_code))
 
 
 @bp.get("/s/<study_code>/audit.csv")

@@ -7,12 +7,13 @@ from typing import Any
 from flask import current_app, render_template, request
 from flask_babel import format_percent
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from pro_app.auth.access import access, requires
 from pro_app.auth.permissions import Permission
 from pro_app.dbtypes import utcnow
 from pro_app.extensions import db
-from pro_app.staff import bp, queries
+from pro_app.staff import bp, queries, times
 from pro_app.studies.progress import ActionKind, CellState
 
 # Every cell says its state in words; the symbol and colour only repeat it.
@@ -57,6 +58,7 @@ ACTION_HEADINGS = {
     ActionKind.FAILED_MESSAGE: _l("Messages that failed in the last 14 days"),
 }
 PARTICIPANT_ENDPOINT = "staff.view_participant"
+VERIFY_COMMAND = Markup("<code>flask audit verify</code>")
 
 
 @bp.get("/s/<study_code>/")
@@ -66,9 +68,13 @@ def dashboard(study_code: str) -> Any:
     sites = queries.visible_sites(db.session, here.study.id, here.sites())
     chosen = next((s for s in sites if s.code == request.args.get("site")), None)
     shown = [chosen] if chosen else sites
+    if chosen:
+        times.use_site_zone(chosen)
     board = queries.study_dashboard(
         db.session, here.study.id, sites={s.id: s.code for s in shown}, now=utcnow()
     )
+    # Empty sections are named in one line, so the completion grid comes next.
+    waiting = [kind for kind in ACTION_HEADINGS if board.actions[kind]]
     return render_template(
         "staff/dashboard.html",
         board=board,
@@ -80,6 +86,9 @@ def dashboard(study_code: str) -> Any:
         symbols=CELL_SYMBOLS,
         counted=COUNTED,
         headings=ACTION_HEADINGS,
+        waiting=waiting,
+        quiet=[str(h) for k, h in ACTION_HEADINGS.items() if k not in waiting],
+        verify_command=VERIFY_COMMAND,
         format_percent=format_percent,
         # The participant page may not exist yet: link to it only if it does.
         participant_endpoint=PARTICIPANT_ENDPOINT

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 
 from pro_app.auth.access import (
@@ -18,8 +20,9 @@ from pro_app.auth.access import (
 )
 from pro_app.auth.permissions import Permission
 from pro_app.catalog import Instrument, Item
+from pro_app.dbtypes import utcnow
 from pro_app.extensions import db
-from pro_app.staff import bp
+from pro_app.staff import bp, times
 from pro_app.staff.entry_forms import (
     CorrectionForm,
     PaperEntryForm,
@@ -69,13 +72,39 @@ def _refusal(error: Exception, assignment: Assignment) -> str:
     raise error
 
 
+def _days_text(first: date, last: date) -> str:
+    return _("%(first)s to %(last)s", first=times.day(first), last=times.day(last))
+
+
 def _window_text(assignment: Assignment) -> str:
+    return _days_text(*entry.window_days(assignment))
+
+
+@dataclass(frozen=True)
+class AcceptedDays:
+    """Which days the paper form's date may be (the rule of ``surveys.entry``)."""
+
+    # Never before enrolment, never after today (in the participant's zone).
+    earliest: date
+    latest: date
+    # Within those, the window's days: accepted without ticking the box.
+    in_window: tuple[date, date] | None
+
+    @property
+    def outside_window(self) -> bool:
+        """Whether some accepted days lie outside the window (box to tick)."""
+        if self.in_window is None:
+            return self.earliest <= self.latest
+        return (self.earliest, self.latest) != self.in_window
+
+
+def accepted_days(assignment: Assignment, now: datetime) -> AcceptedDays:
+    """The days ``entry.enter_paper`` accepts for ``assignment`` at ``now``."""
+    today = now.astimezone(ZoneInfo(assignment.participant.timezone)).date()
+    earliest, latest = entry.enrolment_day(assignment), today
     first, last = entry.window_days(assignment)
-    return _(
-        "%(first)s to %(last)s",
-        first=format_date(first, "medium"),
-        last=format_date(last, "medium"),
-    )
+    first, last = max(first, earliest), min(last, latest)
+    return AcceptedDays(earliest, latest, (first, last) if first <= last else None)
 
 
 def _date_error(error: entry.DateRefused, assignment: Assignment) -> str:
@@ -84,7 +113,7 @@ def _date_error(error: entry.DateRefused, assignment: Assignment) -> str:
     if isinstance(error, entry.DateBeforeEnrolment):
         return _(
             "The date is before the participant was enrolled (%(day)s).",
-            day=format_date(entry.enrolment_day(assignment), "medium"),
+            day=times.day(entry.enrolment_day(assignment)),
         )
     return _(
         "The date is outside the window (%(window)s). Check it; if it is "
@@ -111,8 +140,19 @@ def _paper_page(
     status: int = 200,
     error: str | None = None,
 ) -> Any:
+    times.use_site_zone(assignment.participant.site)
+    days = accepted_days(assignment, utcnow())
+    if form is not None:
+        # The date picker offers only days the service can accept.
+        form.administered_on.render_kw = {
+            "min": days.earliest.isoformat(),
+            "max": days.latest.isoformat(),
+        }
     page = render_template(
         "staff/entry.html",
+        accepted=days,
+        accepted_text=_days_text(*days.in_window) if days.in_window else None,
+        any_day_text=_days_text(days.earliest, days.latest),
         assignment=assignment,
         participant=assignment.participant,
         instrument=instrument,
@@ -196,6 +236,7 @@ def _correct_page(
     error: str | None = None,
 ) -> Any:
     instrument = _instrument(submission)
+    times.use_site_zone(submission.assignment.participant.site)
     corrections = entry.corrections_for(db.session, submission)
     page = render_template(
         "staff/correct.html",

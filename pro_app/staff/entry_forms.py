@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from pro_app.catalog import Instrument, Item
+from pro_app.staff.labels import answer_text
 from pro_app.surveys.forms import field_name
 from pro_app.surveys.models import Mode
 
@@ -39,14 +40,17 @@ def _code(value: object) -> int | None:
 def item_field(
     item: Item, options: tuple[tuple[int, str], ...], label: object = None
 ) -> Field:
-    """A radio group with "blank" first and each code printed before its label.
+    """A radio group with "blank" first and each code printed before its label
+    (once, where the label is the code itself: the 1-9 of a 0-10 scale).
 
     A posted code outside the item's response set fails validation.
     """
     return RadioField(
         label or item.id,
         choices=[SelectChoice("", BLANK)]
-        + [SelectChoice(code, f"{code} {label}") for code, label in options],
+        + [
+            SelectChoice(code, answer_text(code, label, " ")) for code, label in options
+        ],
         coerce=_code,
         validate_choice=True,
     )

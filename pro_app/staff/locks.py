@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +19,7 @@ from pro_app.extensions import db
 from pro_app.participants.models import Participant
 from pro_app.staff import bp
 from pro_app.staff.entry_forms import LockForm
+from pro_app.staff.times import moment_text
 from pro_app.studies import locks
 from pro_app.studies.models import DataLock, Timepoint
 
@@ -68,7 +68,7 @@ def lock_message(lock: DataLock) -> str:
         "This data is locked (%(scope)s, since %(when)s): nothing can be changed "
         "until a data manager unlocks it.",
         scope=lock_scope_text(lock),
-        when=format_datetime(lock.locked_at, "medium"),
+        when=moment_text(lock.locked_at),
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pro_app.auth.models import StaffUser
@@ -19,12 +19,14 @@ from pro_app.catalog import Catalog, Instrument
 from pro_app.charts.trajectories import (
     Change,
     Point,
+    Step,
     Trajectory,
     spec_for,
+    step_at,
     threshold_for,
     trajectory,
 )
-from pro_app.notify.models import Outbox
+from pro_app.notify.models import Outbox, OutboxStatus
 from pro_app.participants.models import AccessToken, Participant
 from pro_app.studies.models import Assignment, Timepoint
 from pro_app.studies.rules import AssignmentStatus, effective_status
@@ -295,16 +297,70 @@ def _value(score: Score | None) -> float | None:
     return score.value
 
 
+WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
 def messages(session: Session, participant: Participant) -> list[Outbox]:
-    """The participant's messages, queued and sent, newest first."""
-    return list(
-        session.scalars(
-            select(Outbox)
-            .where(Outbox.participant_id == participant.id)
-            .order_by(Outbox.due_at.desc(), Outbox.id.desc())
-            .limit(50)
-        )
+    """The participant's messages: the next one due first, then the rest
+    (sent, failed, not sent) newest first."""
+    mine = Outbox.participant_id == participant.id
+    waiting = session.scalars(
+        select(Outbox)
+        .where(mine, Outbox.status.in_(WAITING))
+        .order_by(Outbox.due_at, Outbox.id)
+        .limit(20)
     )
+    done = session.scalars(
+        select(Outbox)
+        .where(mine, Outbox.status.not_in(WAITING))
+        .order_by(func.coalesce(Outbox.sent_at, Outbox.due_at).desc(), Outbox.id.desc())
+        .limit(50)
+    )
+    return [*waiting, *done]
+
+
+@dataclass(frozen=True)
+class ScaleStep:
+    instrument: str
+    scale: str
+    step: Step
+
+
+@dataclass(frozen=True)
+class LatestVisit:
+    """What the last visit brought: its submissions and how the scores moved."""
+
+    timepoint: Timepoint
+    submitted: list[SubmissionView]
+    # Scores that moved past the study's threshold since the previous visit,
+    # worse first; ``steady`` counts the others that could be compared.
+    moved: list[ScaleStep]
+    steady: int
+    previous: str | None  # the previous visit's timepoint code
+
+
+def latest_visit(
+    views: list[SubmissionView], found: list[InstrumentScores]
+) -> LatestVisit | None:
+    """Summarise the latest timepoint with a submitted questionnaire, if any."""
+    done = [v for v in views if v.submission.status is SubmissionStatus.COMPLETED]
+    if not done:
+        return None
+    latest = max(done, key=lambda v: v.timepoint.position).timepoint
+    moved, steady, previous = [], 0, None
+    for inst in found:
+        for traj in inst.charted:
+            step = step_at(traj, latest.code)
+            if step is None:
+                continue
+            previous = previous or step.previous
+            if step.worse or step.better:
+                moved.append(ScaleStep(inst.name, traj.name, step))
+            else:
+                steady += 1
+    moved.sort(key=lambda m: (not m.step.worse, -abs(m.step.change)))
+    submitted = [v for v in done if v.timepoint.id == latest.id]
+    return LatestVisit(latest, submitted, moved, steady, previous)
 
 
 def links(session: Session, participant: Participant) -> list[AccessToken]:

@@ -9,7 +9,14 @@ from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    EmailField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -27,9 +34,18 @@ PHONE_PATTERN = r"\+?[0-9][0-9 ()-]{5,24}"
 PHONE_HINT = _l("Give the number with its country code, e.g. +44 7700 900123.")
 
 
+ZONE_LIST_ID = "iana-zones"
+
+
 @cache
 def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
+
+
+@cache
+def zone_names() -> tuple[str, ...]:
+    """Every IANA zone name, sorted: the searchable list under the zone field."""
+    return tuple(sorted(_zones()))
 
 
 def valid_timezone(form: Any, field: Any) -> None:
@@ -55,10 +71,19 @@ class DetailsForm(FlaskForm):
         _l("Time zone"),
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
         validators=[InputRequired(), Length(max=64), valid_timezone],
+        # Type to search the list; the server still checks the name.
+        render_kw={"list": ZONE_LIST_ID, "autocomplete": "off", "spellcheck": "false"},
     )
     language = SelectField(_l("Language"), validators=[Optional()])
-    email = StringField(
+    # The participant's address, not the reader's: the browser must not offer
+    # the coordinator's own (autocomplete off); the type brings the right keyboard.
+    email = EmailField(
         _l("Email (optional)"),
+        render_kw={
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "autocapitalize": "off",
+        },
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
         validators=[
             Optional(),
@@ -66,8 +91,9 @@ class DetailsForm(FlaskForm):
             Regexp(f"^{EMAIL_PATTERN}$", message=_l("This is not an email address.")),
         ],
     )
-    phone = StringField(
+    phone = TelField(
         _l("Mobile phone (optional)"),
+        render_kw={"autocomplete": "off"},
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
         validators=[
             Optional(),

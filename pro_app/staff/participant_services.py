@@ -19,14 +19,13 @@ from pro_app.audit.services import record
 from pro_app.dbtypes import utcnow
 from pro_app.notify import rules
 from pro_app.notify.models import Outbox, OutboxStatus
-from pro_app.notify.planning import plan_messages
+from pro_app.notify.planning import open_lead, plan_messages
 from pro_app.notify.planning import replan as replan_messages
 from pro_app.participants.contact import contact_for, set_contact
 from pro_app.participants.models import Participant, ParticipantStatus
 from pro_app.participants.services import set_language
 from pro_app.studies.enrolment import ScheduleError, change_timezone, move_day0
-from pro_app.studies.models import Assignment, Study
-from pro_app.studies.rules import effective_status, is_answerable
+from pro_app.studies.models import Study
 
 # Outbox kinds of reminders sent on a staff member's request: "reminder_s1",
 # "reminder_s2"... A new kind each time, because the outbox allows one row per
@@ -131,35 +130,6 @@ class ReminderResult:
     due_at: datetime | None = None
 
 
-def _open_lead(
-    session: Session, participant: Participant, now: datetime
-) -> Assignment | None:
-    """The assignment a message about the open window hangs on, or None.
-
-    The same choice as the planner's: the lowest id among the timepoint's
-    assignments that have not closed, so the sender's checks see one thread
-    of messages per window.
-    """
-    assignments = session.scalars(
-        select(Assignment)
-        .where(Assignment.participant_id == participant.id)
-        .order_by(Assignment.closes_at, Assignment.id)
-    ).all()
-    open_ = [
-        a
-        for a in assignments
-        if is_answerable(effective_status(a.status, a.opens_at, a.closes_at, now))
-    ]
-    if not open_:
-        return None
-    window = [
-        a
-        for a in assignments
-        if a.timepoint_id == open_[0].timepoint_id and a.closes_at > now
-    ]
-    return min(window, key=lambda a: a.id)
-
-
 def remind_now(
     session: Session,
     participant: Participant,
@@ -178,7 +148,7 @@ def remind_now(
     """
     if participant.status is not ParticipantStatus.ACTIVE:
         return ReminderResult(ReminderOutcome.NOT_ACTIVE)
-    lead = _open_lead(session, participant, now)
+    lead = open_lead(session, participant, now)
     if lead is None:
         return ReminderResult(ReminderOutcome.NO_OPEN_WINDOW)
     contact = contact_for(session, participant, data_key)

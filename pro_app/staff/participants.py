@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, url_for
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
@@ -24,12 +23,21 @@ from pro_app.charts import svg
 from pro_app.dbtypes import utcnow
 from pro_app.extensions import db
 from pro_app.i18n import LANGUAGE_NAMES
+from pro_app.participants import links as participant_links
 from pro_app.participants.contact import contact_for
+from pro_app.participants.links import LONG_LIVED
 from pro_app.participants.models import Participant
-from pro_app.staff import bp
+from pro_app.staff import bp, times
 from pro_app.staff import participant_data as data
 from pro_app.staff import participant_services as services
-from pro_app.staff.participant_forms import EditForm, EnrolForm, subject_id_pattern
+from pro_app.staff.handover import link_purpose
+from pro_app.staff.participant_forms import (
+    ZONE_LIST_ID,
+    EditForm,
+    EnrolForm,
+    subject_id_pattern,
+    zone_names,
+)
 from pro_app.studies import enrolment
 from pro_app.studies.models import Site
 from pro_app.studies.services import enrol
@@ -53,12 +61,19 @@ def _enrol_form() -> EnrolForm:
     ]
     form.language.choices = _language_choices()
     if not form.is_submitted():
-        form.timezone.data = here.study.timezone
+        # The site's zone (that of every site the reader enrols at, if one).
+        form.timezone.data = times.page_zone()
     return form
 
 
 def _enrol_page(form: EnrolForm, status: int = 200, error: str | None = None) -> Any:
-    return render_template("staff/enrol.html", form=form, error=error), status
+    return render_template(
+        "staff/enrol.html", form=form, error=error, **_zone_list()
+    ), status
+
+
+def _zone_list() -> dict[str, Any]:
+    return {"zone_list_id": ZONE_LIST_ID, "zone_names": zone_names()}
 
 
 @bp.route("/s/<study_code>/participants/new", methods=["GET", "POST"])
@@ -127,8 +142,9 @@ def _participant_page(
 ) -> Any:
     study = access().study
     catalog = current_catalog()
-    zone = ZoneInfo(participant.timezone)
+    times.use_site_zone(participant.site)
     text = _chart_text()
+    now = utcnow()
     submissions = data.submissions(db.session, participant, catalog)
     actors = {a.actor for s in submissions for a in s.answers}
     actors |= {c.actor for s in submissions for a in s.answers for c in a.corrections}
@@ -136,22 +152,30 @@ def _participant_page(
     contact = None
     if access().can_at(Permission.VIEW_CONTACT, participant.site_id):
         contact = contact_for(db.session, participant, current_app.config["DATA_KEY"])
+    scores = data.scores(db.session, participant, catalog, study.settings)
+    links = data.links(db.session, participant)
     return render_template(
         "staff/participant.html",
         participant=participant,
         contact=contact,
-        timeline=data.timeline(participant, catalog, utcnow()),
+        timeline=data.timeline(participant, catalog, now),
         submissions=submissions,
-        scores=data.scores(db.session, participant, catalog, study.settings),
+        scores=scores,
+        latest_visit=data.latest_visit(submissions, scores),
         messages=data.messages(db.session, participant),
-        links=data.links(db.session, participant),
+        links=links,
+        has_live_link=any(t.revoked_at is None and t.expires_at > now for t in links),
+        live_links=[t for t in links if t.revoked_at is None and t.expires_at > now],
+        long_lived=participant_links.link_policy(participant) == LONG_LIVED,
+        replace_form=ReasonForm(prefix="replace"),
+        link_purpose=link_purpose,
         staff_names=data.staff_names(db.session, actors),
         language_names=LANGUAGE_NAMES,
         withdraw_form=ReasonForm(prefix="withdraw"),
         revoke_form=ReasonForm(prefix="revoke"),
         not_done_form=ReasonForm(prefix="notdone"),
-        local_dt=lambda dt: format_datetime(dt.astimezone(zone), "short", rebase=False),
-        local_date=lambda dt: format_date(dt.astimezone(zone).date()),
+        local_dt=times.moment,
+        local_date=lambda dt: times.day(dt, participant.timezone),
         number=_number,
         signed=lambda v: svg.signed(v, _number),
         chart=lambda traj, cid: Markup(  # noqa: S704 (every text escaped in svg)
@@ -174,7 +198,11 @@ def _edit_page(
     error: str | None = None,
 ) -> Any:
     return render_template(
-        "staff/participant_edit.html", participant=participant, form=form, error=error
+        "staff/participant_edit.html",
+        participant=participant,
+        form=form,
+        error=error,
+        **_zone_list(),
     ), status
 
 

@@ -7,8 +7,10 @@ and lists are filled in, not empty.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -304,9 +306,57 @@ def test_handover_page_has_no_wcag21_aa_violations(browse, seeded, admin_state, 
     lk003 = seeded.demo.participants["LK-003"]
     page = browse(storage_state=admin_state).new_page()
     open_page(page, f"/staff/s/{seeded.demo.code}/participants/{lk003}")
-    page.get_by_role("button", name="Show a new link and QR code").click()
+    page.get_by_role("button", name="Show the link and QR code").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Personal link for LK-003"
     )
     expect(page.get_by_role("img", name="QR code of the personal link")).to_be_visible()
     check(axe, page, "handover")
+
+
+# Screens changed for the first real run, also in Hebrew (right to left).
+CHANGED_PAGES = ["dashboard", "participant", "enrol", "paper-entry", "audit"]
+
+
+@pytest.mark.parametrize("name", CHANGED_PAGES)
+def test_changed_staff_pages_in_hebrew_have_no_wcag21_aa_violations(
+    browse, seeded, admin_state, axe, name
+):
+    path, _shows = get_pages(seeded)[name]
+    page = browse(storage_state=admin_state, locale="he-IL").new_page()
+    open_page(page, path)
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    # Every time on the page is a <time> with its UTC moment on hover.
+    for stamp in page.locator("main time").all():
+        expect(stamp).to_have_attribute(
+            "title", re.compile(r"^\d{4}-\d\d-\d\d .* UTC$")
+        )
+    check(axe, page, f"{name} (Hebrew)")
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "he-IL"])
+def test_enrolment_leads_to_the_handover_without_wcag21_aa_violations(
+    browse, seeded, admin_state, axe, locale
+):
+    page = browse(storage_state=admin_state, locale=locale).new_page()
+    open_page(page, f"/staff/s/{seeded.demo.code}/participants/new")
+    subject = "LK-9" + locale[:2].upper()
+    page.locator("#subject_id").fill(subject)
+    page.locator("#day0").fill(date.today().isoformat())
+    zone = page.locator("#timezone")
+    expect(zone).to_have_attribute("list", "iana-zones")
+    zone.fill("Europe/London")
+    page.locator("#email").fill("new.participant@example.invalid")
+    page.locator("#phone").fill("+44 7700 900456")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.locator("main form button.primary").click()
+    assert posted.value.status == 302
+    expect(page.locator("h1")).to_contain_text(subject)
+    # The handover is the first thing to do, above the participant's details.
+    handover = page.locator("section.pt-next button.primary")
+    expect(handover).to_be_visible()
+    box, details = handover.bounding_box(), page.locator("#pt-details").bounding_box()
+    assert box is not None
+    assert details is not None
+    assert box["y"] < details["y"]
+    check(axe, page, f"participant just enrolled ({locale})")

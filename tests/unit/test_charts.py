@@ -215,3 +215,39 @@ def test_chart_modules_are_pure():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_one_score_is_a_number_two_are_a_line():
+    one = _traj([None, 47.5])
+    assert one.single == Point("W4", 47.5)
+    assert not one.drawn
+    two = _traj([50.0, None, 53.0])
+    assert two.single is None
+    assert two.drawn
+    assert [p.label for p in two.scored] == ["BL", "W12"]
+    assert _traj([None, None]).single is None
+
+
+@pytest.mark.parametrize(
+    ("spec", "values", "label", "expected"),
+    [
+        # Against the score just before, not the baseline: W24 vs W12.
+        (T_WORSE, [50.0, 58.0, 60.0], "W12", ("W4", 2.0, False, False)),
+        (T_WORSE, [50.0, 44.0, 51.0], "W12", ("W4", 7.0, True, False)),
+        (T_BETTER, [50.0, 44.0, 51.0], "W12", ("W4", 7.0, False, True)),
+        # A gap is skipped: W12 is compared with BL when W4 has no score.
+        (T_BETTER, [50.0, None, 40.0], "W12", ("BL", -10.0, True, False)),
+        (PERCENT, [80.0, 69.0], "W4", ("BL", -11.0, True, False)),
+    ],
+)
+def test_step_compares_a_score_with_the_previous_one(spec, values, label, expected):
+    step = trajectories.step_at(_traj(values, spec), label)
+    assert (step.previous, step.change, step.worse, step.better) == expected
+    assert step.label == label
+
+
+def test_no_step_for_the_first_score_or_a_timepoint_without_one():
+    traj = _traj([50.0, None, 53.0])
+    assert trajectories.step_at(traj, "BL") is None
+    assert trajectories.step_at(traj, "W4") is None
+    assert trajectories.step_at(traj, "W24") is None

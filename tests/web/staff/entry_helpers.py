@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask
@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from pro_app.catalog import Catalog, Instrument
 from pro_app.participants.models import Participant
 from pro_app.studies.models import Assignment
+from pro_app.surveys.models import Submission
+from pro_app.surveys.services import save_answer, start_or_resume, submit
 from pro_app.web import current_catalog
 from tests.conftest import csrf_from, login_staff
 from tests.factories import make_staff
@@ -33,6 +35,39 @@ def baseline(
             Assignment.timepoint.has(code="BL"),
         )
     )
+
+
+def assignment_of(
+    session: Session, participant: Participant, timepoint: str, instrument_id: str
+) -> Assignment:
+    """The participant's assignment of one instrument at one timepoint."""
+    return session.scalar(
+        select(Assignment).where(
+            Assignment.participant_id == participant.id,
+            Assignment.instrument_id == instrument_id,
+            Assignment.timepoint.has(code=timepoint),
+        )
+    )
+
+
+def complete_at(
+    session: Session,
+    assignment: Assignment,
+    catalog: Catalog,
+    now: datetime,
+    codes: dict[str, int | None] | None = None,
+) -> Submission:
+    """Answer every item online (first code unless given) and submit, at ``now``."""
+    actor = f"participant:{assignment.participant_id}"
+    instrument = catalog.get(assignment.instrument_id, assignment.instrument_version)
+    sub = start_or_resume(
+        session, assignment, language="en", ui_language="en", actor=actor, now=now
+    )
+    for item in instrument.items:
+        code = (codes or {}).get(item.id, item.codes[0])
+        save_answer(session, sub, item, code, actor=actor, now=now)
+    assert submit(session, sub, actor=actor, catalog=catalog, now=now)
+    return sub
 
 
 def sign_in(client: FlaskClient, session: Session, role: str, study: Any, **kw: Any):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -42,7 +43,8 @@ class _Page(HTMLParser):
         super().__init__()
         self.rows: dict[str, list[tuple[str, str]]] = {}
         self.footer: list[str] = []
-        self.actions: dict[str, list[str]] = {}
+        # A section with nothing in it is not drawn: it reads as empty.
+        self.actions: dict[str, list[str]] = defaultdict(list)
         self._section: str | None = None
         self._cell: list[str] | None = None
         self._cls = ""

@@ -17,10 +17,11 @@ from pro_app.participants.models import Participant, ParticipantStatus
 from pro_app.studies.models import Assignment
 from pro_app.studies.rules import AssignmentStatus
 from pro_app.surveys.entry import correct_answer
-from pro_app.surveys.services import save_answer, start_or_resume, submit
 from pro_app.web import current_catalog
 from tests.conftest import csrf_from, login_staff
 from tests.factories import make_link, make_participant, make_staff, make_study
+from tests.web.staff.entry_helpers import assignment_of as _assignment
+from tests.web.staff.entry_helpers import complete_at as _complete
 
 NEW = "/staff/s/TEST-1/participants/new"
 EMAIL = "lk010.private@example.org"
@@ -64,16 +65,6 @@ def _post(client, participant, url, **data):
     page = client.get(_url(participant))
     data["csrf_token"] = csrf_from(page.get_data(as_text=True))
     return client.post(url, data=data)
-
-
-def _assignment(session, participant, timepoint, instrument) -> Assignment:
-    return session.scalar(
-        select(Assignment).where(
-            Assignment.participant_id == participant.id,
-            Assignment.instrument_id == instrument,
-            Assignment.timepoint.has(code=timepoint),
-        )
-    )
 
 
 # Enrolment ------------------------------------------------------------------
@@ -328,20 +319,6 @@ def test_mark_not_done_needs_a_reason(app, client, session):
 
 
 # The record ------------------------------------------------------------------
-
-
-def _complete(session, assignment, catalog, now, codes=None):
-    """Answer every item (first code unless given) and submit, at ``now``."""
-    actor = f"participant:{assignment.participant_id}"
-    instrument = catalog.get(assignment.instrument_id, assignment.instrument_version)
-    sub = start_or_resume(
-        session, assignment, language="en", ui_language="en", actor=actor, now=now
-    )
-    for item in instrument.items:
-        code = (codes or {}).get(item.id, item.codes[0])
-        save_answer(session, sub, item, code, actor=actor, now=now)
-    assert submit(session, sub, actor=actor, catalog=catalog, now=now)
-    return sub
 
 
 @pytest.fixture

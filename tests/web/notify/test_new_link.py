@@ -178,3 +178,22 @@ def test_a_tampered_request_is_refused_and_queues_nothing(app, client, session):
         )
         assert too_long.status_code == 400
     assert _rows(session) == []
+
+
+def test_the_team_sees_the_request_in_the_messages_table(app, client, session):
+    from tests.conftest import login_staff
+    from tests.factories import make_staff
+
+    study = study_with(session)
+    participant = enrol_with_email(app, session, study, "LK-001", day0=DAY0, tz=TZ)
+    old = _expired_link(session, participant)
+    coordinator = make_staff(session, "coordinator", study)
+    session.commit()
+    with time_machine.travel(at_local(DAY0 + timedelta(days=1), 12, TZ), tick=False):
+        assert _ask(client, old)[0] == 200
+        staff = app.test_client()
+        assert login_staff(staff, coordinator.email).status_code == 302
+        page = staff.get(f"/staff/s/TEST-1/participants/{participant.id}")
+        html = page.get_data(as_text=True)
+    assert "New link the participant asked for" in html
+    assert "new_link_" not in html

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pro_app.audit.services import record
@@ -366,6 +367,35 @@ def _record_failure(
     return outcome
 
 
+def _send_waiting_for_the_lock(
+    session_factory: Callable[[], Session],
+    row_id: int,
+    claim: str,
+    sender: Sender,
+    now: datetime,
+    options: SendOptions,
+    tries: int = 3,
+) -> str:
+    """Send one claimed row in its own transaction.
+
+    On SQLite a racing job can hold the one write lock past the busy timeout
+    (its next transaction starts the moment the last one commits). The
+    transaction then fails to begin (``BEGIN IMMEDIATE`` takes the lock first,
+    so no later statement of it can meet a locked database), before anything
+    was sent: that is a wait, not a failed message, so it is tried again
+    instead of being counted as an attempt.
+    """
+    for attempt in range(1, tries + 1):
+        try:
+            with session_factory() as session, session.begin():
+                return _send_one(session, row_id, claim, sender, now, options)
+        except OperationalError as error:
+            if attempt == tries or "database is locked" not in str(error.orig):
+                raise
+            log.info("outbox %s: waiting for the database lock", row_id)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def send_due(
     session_factory: Callable[[], Session],
     sender: Sender,
@@ -398,8 +428,9 @@ def send_due(
         batches += 1
         for row_id in ids:
             try:
-                with session_factory() as session, session.begin():
-                    outcome = _send_one(session, row_id, claim, sender, now, options)
+                outcome = _send_waiting_for_the_lock(
+                    session_factory, row_id, claim, sender, now, options
+                )
             except Exception as error:  # noqa: BLE001
                 # A provider refusal (SendError) or a bug in one message must
                 # not stop the batch; the stored text names only the kind.
@@ -408,7 +439,7 @@ def send_due(
                     if isinstance(error, SendError)
                     else f"error {type(error).__name__}"
                 )
-                log.warning("outbox %s not sent: %s", row_id, text, exc_info=True)
+                log.warning("outbox %s not sent: %s", row_id, text)
                 with session_factory() as session, session.begin():
                     outcome = _record_failure(
                         session, row_id, claim, text, now, options

@@ -12,12 +12,27 @@ from pro_app.catalog import Instrument, Item
 CHOICE_ERROR = _l("Choose one of the answers shown, or go on without answering.")
 
 
+def printed_label(item: Item, code: int, label: str) -> str:
+    """Return an option's label as the form prints it.
+
+    A 0-10 scale prints every number and words beside its ends only ("0 No
+    pain" ... "10 Worst imaginable pain"); the text file holds the words alone
+    for the ends, so the number goes in front of them here.
+    """
+    if item.kind == "nrs" and label != str(code):
+        return f"{code} {label}"
+    return label
+
+
 def _choice_field(item: Item, options: tuple[tuple[int, str], ...]) -> Field:
     # Every item may be skipped: participants have that right, so no item is
     # required. A posted value outside the response set is refused by WTForms.
     return RadioField(
         item.id,
-        choices=[SelectChoice(code, label) for code, label in options],
+        choices=[
+            SelectChoice(code, printed_label(item, code, label))
+            for code, label in options
+        ],
         coerce=int,
         validators=[Optional()],
         validate_choice=True,

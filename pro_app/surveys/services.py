@@ -6,7 +6,6 @@ its audit event and any status change land together or not at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -48,31 +47,11 @@ class InvalidAnswer(SurveyError):
 _SAVE_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class AssignmentView:
-    """An assignment with its status at a moment, for listing."""
-
-    assignment: Assignment
-    status: AssignmentStatus
-
-
 def status_of(assignment: Assignment, now: datetime) -> AssignmentStatus:
     """Return the assignment's effective status at ``now``."""
     return effective_status(
         assignment.status, assignment.opens_at, assignment.closes_at, now
     )
-
-
-def assignments_for(
-    session: Session, participant: Participant, now: datetime
-) -> list[AssignmentView]:
-    """Return the participant's assignments with their status, in schedule order."""
-    rows = session.scalars(
-        select(Assignment)
-        .where(Assignment.participant_id == participant.id)
-        .order_by(Assignment.opens_at, Assignment.position, Assignment.id)
-    )
-    return [AssignmentView(a, status_of(a, now)) for a in rows]
 
 
 def get_assignment(

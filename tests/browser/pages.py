@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Locator, Page, Response, expect
 
-from tests.browser.live import Person
+from pro_app.participants.models import Participant
+from pro_app.studies.locks import lock
+from tests.browser.live import LiveApp, Person
 
 ITEM_PATH = re.compile(r"/a/(\d+)/q/(\d+)$")
 
@@ -94,3 +96,21 @@ def answer_through(
         if upto is not None and here >= upto:
             break
     return chosen
+
+
+def lock_visit(live: LiveApp, person: Person, code: str = "BL") -> None:
+    """Lock one timepoint of the person's study, as a data manager would."""
+    with live.session() as session:
+        participant = session.get(Participant, person.participant_id)
+        assert participant is not None
+        timepoint = next(
+            a.timepoint for a in participant.assignments if a.timepoint.code == code
+        )
+        lock(
+            session,
+            participant.study,
+            timepoint=timepoint,
+            actor="staff:browser-test",
+            reason="Data review",
+        )
+        session.commit()

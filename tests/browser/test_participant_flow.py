@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from pro_app.studies.models import Assignment
 from pro_app.surveys.models import Answer, Submission, SubmissionStatus
 from tests.browser.live import leaves_machine
 from tests.browser.pages import (
@@ -82,7 +83,11 @@ def test_rand36_from_link_to_done_on_two_phones(live, new_phone):
     shown = [text.strip() for text in rows.locator(".a").all_inner_texts()]
     assert shown == [chosen[str(n)].label for n in range(1, 37)]
     assert shown[CHANGED - 1] == changed.label
-    page.get_by_role("button", name="Submit answers").tap()
+    # Every item seen: a Submit at the top too, so the 36 answers need not be
+    # scrolled past; the one at the bottom is the same form.
+    submits = page.get_by_role("button", name="Submit answers")
+    expect(submits).to_have_count(2)
+    submits.first.tap()
     page.wait_for_url(f"**/a/{aid}/done")
     expect(page.locator("h1")).to_have_text("Thank you")
 
@@ -135,3 +140,29 @@ def test_an_item_can_be_answered_without_javascript(live, new_phone):
             .where(Submission.participant_id == person.participant_id)
         ).all()
         assert [(a.item_id, a.code) for a in saved] == [("1", chosen.code)]
+
+
+def test_save_and_finish_later_says_until_when(live, new_phone):
+    person = live.new_person()
+    aid = person.assignments["promis29"]
+    page = new_phone().new_page()
+    open_link(page, person)
+    expect(page.locator(f'a.card[href="/a/{aid}/"]')).to_contain_text(
+        "29 questions · about 6 minutes"
+    )
+    start(page, aid)
+    choose(page, 1)
+    press(page, "next")
+    choose(page, 2)
+    press(page, "later")
+    assert path_of(page) == "/home"
+    with live.session() as session:
+        last_day = session.get(Assignment, aid).last_moment.date()  # zone UTC
+    notice = page.locator("p.notice[role=status]")
+    expect(notice).to_have_text(
+        "Your answers are saved. You can come back until "
+        f"{last_day:%B} {last_day.day}, {last_day.year}."
+    )
+    expect(page.locator(f'a.card[href="/a/{aid}/"] .action')).to_have_text("Continue")
+    page.reload()
+    expect(page.locator("p.notice")).to_have_count(0)

@@ -11,7 +11,14 @@ from sqlalchemy import select
 from pro_app.participants.models import Participant
 from pro_app.surveys.models import Submission, SubmissionStatus
 from tests.browser.live import Person
-from tests.browser.pages import answer_through, open_link, path_of, position, start
+from tests.browser.pages import (
+    answer_through,
+    open_link,
+    path_of,
+    position,
+    press,
+    start,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -53,34 +60,93 @@ def hebrew_item(live, new_phone) -> Page:
 def test_item_screen_is_a_right_to_left_hebrew_page(hebrew_item):
     page = hebrew_item
     assert page.locator("html[dir=rtl][lang=he]").count() == 1
+    # Nothing comes before the first question: no Back button there.
+    expect(page.locator('button[name="nav"][value="back"]')).to_have_count(0)
+    expect(page.locator("progress")).to_have_count(1)
+    expect(page.locator("progress")).to_be_visible()
+    # English wording inside the Hebrew page, marked as such, with a notice.
+    expect(page.locator('form.item .block[lang="en"][dir="ltr"] legend')).to_have_count(
+        1
+    )
+    expect(page.locator('p.inst[lang="en"][dir="ltr"]')).to_have_count(1)
+    expect(page.locator("p.note")).to_be_visible()
+    press(page, "next")
+    assert position(page) == 2
     # The primary action sits at the inline end: left of Back.
     next_button = box(page, 'button[name="nav"][value="next"]')
     back_button = box(page, 'button[name="nav"][value="back"]')
     assert right(next_button) <= back_button["x"], (next_button, back_button)
-    expect(page.locator("progress")).to_have_count(1)
-    expect(page.locator("progress")).to_be_visible()
-    # English wording inside the Hebrew page, marked as such, with a notice.
-    expect(page.locator('form.item legend[lang="en"][dir="ltr"]')).to_have_count(1)
-    expect(page.locator('p.inst[lang="en"][dir="ltr"]')).to_have_count(1)
-    expect(page.locator("p.note")).to_be_visible()
 
 
-def test_option_radio_sits_right_of_its_text_in_hebrew(hebrew_item):
-    page = hebrew_item
-    for index in range(page.locator("label.opt").count()):
-        option = page.locator("label.opt").nth(index)
+# Where the first line of an element's text starts and ends on screen.
+FIRST_LINE = """(el) => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const line = range.getClientRects()[0];
+  return {left: line.left, right: line.right};
+}"""
+
+
+# Where all of an element's text lies on screen (for a one-line text).
+TEXT_BOX = """(el) => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const all = range.getBoundingClientRect();
+  return {left: all.left, right: all.right};
+}"""
+
+
+def expect_block_left_to_right(page: Page, where: str) -> None:
+    """The English instrument block on a Hebrew page is laid out as English:
+    the question and every option label start at its left edge, each radio
+    before (left of) its text."""
+    block = box(page, "form.item .block")
+    legend = page.locator("form.item legend").evaluate(FIRST_LINE)
+    # Text set left to right starts at the block's left edge (a right-aligned
+    # line would start further right, and end at the block's right edge).
+    assert abs(legend["left"] - block["x"]) <= 2, (where, legend, block)
+    options = page.locator("label.opt")
+    assert options.count() >= 2
+    for index in range(options.count()):
+        option = options.nth(index)
         radio = option.locator("input").bounding_box()
-        text = option.locator("span").bounding_box()
+        text = option.locator("span.label").evaluate(FIRST_LINE)
         assert radio is not None
-        assert text is not None
-        assert radio["x"] >= right(text), (
-            f"option {index + 1}: the radio (x={radio['x']:.0f}) is left of its "
-            f"text (x={text['x']:.0f}..{right(text):.0f}) on a right-to-left page: "
-            "the options sit inside the instrument block "
-            '<div lang="en" dir="ltr"> (pro_app/templates/surveys/item.html '
-            "line 18), so the option rows are laid out left to right. Fix in "
-            'pro_app/static/app.css: html[dir="rtl"] .opt{flex-direction:row-reverse}'
+        assert right(radio) <= text["left"], (
+            f"{where}, option {index + 1}: the radio ({radio['x']:.0f}.."
+            f"{right(radio):.0f}) is not before its text ({text['left']:.0f}..): "
+            "the block is left to right, as its language"
         )
+        # Radio and text start on the same side as the question: the left.
+        assert radio["x"] - block["x"] <= 24, (where, index, radio, block)
+        assert text["left"] - legend["left"] <= 60, (where, index, text, legend)
+
+
+def test_the_english_block_on_a_hebrew_page_is_laid_out_left_to_right(
+    live, new_phone, hebrew_item
+):
+    # Chosen: the instrument block (stem, question, options) runs in the
+    # direction of its language, as the validated form prints it; the page
+    # around it (header, progress, notes, buttons) stays right to left.
+    page = hebrew_item
+    expect_block_left_to_right(page, "PROMIS Global item 1")
+    progress = page.locator("#progress-label").evaluate(TEXT_BOX)
+    main = box(page, "main")
+    assert right(main) - progress["right"] <= 24, (progress, main)  # Hebrew: right
+    # The 0-10 item: 0 first and 10 last, from the left, as printed.
+    person = live.new_person()
+    other = new_phone(locale="he-IL").new_page()
+    open_link(other, person)
+    other.goto(f"/a/{person.assignments['promis29']}/q/29")
+    expect_block_left_to_right(other, "PROMIS-29 pain 0-10")
+    labels = other.locator("label.opt span.label").all_inner_texts()
+    assert labels[0] == "0 No pain"
+    assert labels[-1] == "10 Worst imaginable pain"
+    # The shared stem above a RAND-36 grid item is in the block too.
+    other.goto(f"/a/{person.assignments['rand36']}/q/3")
+    stem = other.locator("form.item .block p.stem").evaluate(FIRST_LINE)
+    assert abs(stem["left"] - box(other, "form.item .block")["x"]) <= 2
+    expect_block_left_to_right(other, "RAND-36 item 3")
 
 
 def test_promis_global_in_hebrew_from_link_to_done(live, new_phone):
@@ -96,7 +162,8 @@ def test_promis_global_in_hebrew_from_link_to_done(live, new_phone):
     expect(page.locator("ol.review > li")).to_have_count(10)
     expect(page.locator("ol.review > li.skipped")).to_have_count(0)
     expect(page.locator('ol.review .a[lang="en"][dir="ltr"]')).to_have_count(10)
-    page.locator("form[action$='/submit'] button.primary").tap()
+    # Every item was seen: Submit is at the top as well; use that one.
+    page.locator("form.submit.top button.primary").tap()
     page.wait_for_url(f"**/a/{aid}/done")
     expect_rtl_hebrew_page(page)
 
@@ -163,12 +230,8 @@ def test_hebrew_interface_text_is_not_marked_as_english(live, new_phone):
         if mislabelled := page.evaluate(MISLABELLED_HEBREW):
             found[path] = mislabelled
     assert found == {}, (
-        "Hebrew interface text inside the instrument block "
-        '<div lang="en" dir="ltr"> is announced as English and laid out left to '
-        f"right: {found}. Fix in pro_app/templates/surveys/item.html: move the "
-        '<p class="new-label"> of line 20 above the <div lang=... dir=...> of line '
-        "18 (then it also sits at the right), or at least give it "
-        'lang="{{ page_lang }}" dir="{{ page_dir }}" as the error on line 25 has.'
+        "Hebrew interface text inside the English instrument block "
+        f'<div class="block" lang="en" dir="ltr"> is announced as English: {found}'
     )
 
 

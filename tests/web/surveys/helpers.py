@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask.testing import FlaskClient
+from lxml import html
 from werkzeug.test import TestResponse
 
 from tests.conftest import csrf_from
@@ -38,3 +39,18 @@ def answer(
         data[f"item_{item_id}"] = str(code)
     data.update(extra)
     return client.post(item_url(assignment_id, position), data=data)
+
+
+def dom(response: TestResponse) -> html.HtmlElement:
+    """Parse a page, to ask it about elements rather than about strings."""
+    return html.fromstring(response.get_data(as_text=True))
+
+
+def text_of(element: html.HtmlElement) -> str:
+    """The element's text as shown: whitespace runs collapsed."""
+    return " ".join(element.text_content().split())
+
+
+def cls(name: str) -> str:
+    """An XPath test for one class among an element's classes."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"

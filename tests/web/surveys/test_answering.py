@@ -18,7 +18,12 @@ def _answers(session):
 def test_home_lists_the_open_questionnaires(logged_in):
     page = logged_in.client.get("/home").get_data(as_text=True)
     assert page.count('class="card"') == 3
-    for name in ("RAND-36", "PROMIS-29", "Global"):
+    # Each named as its form prints its title.
+    for name in (
+        "RAND 36-Item Health Survey 1.0",
+        "PROMIS-29 Profile v2.1",
+        "PROMIS Scale v1.2 - Global Health",
+    ):
         assert name in page
 
 

@@ -10,7 +10,8 @@ and value labels.
 
 Numbers are doubles, missing is ``.`` (0x7FE0000000000000); times are
 doubles with format ``%tc`` (milliseconds since 1960-01-01 00:00, wall
-clock); strings are ``str#`` of the widest value, 1 to 2045 bytes of UTF-8
+clock), dates ``%td`` (days since 1960-01-01); strings are ``str#`` of the
+widest value, 1 to 2045 bytes of UTF-8
 (longer values, non-text, and numbers beyond Stata's range are refused with
 :class:`DtaError`, never cut). Variable and dataset labels are cut to
 Stata's 80 characters. Value labels map whole numbers to text.
@@ -57,7 +58,9 @@ class DtaError(ValueError):
     """The dataset cannot be written as a Stata .dta file as given."""
 
 
-RULES = Rules(DtaError, MAX_STRING, MISSING, -sys.float_info.max, LARGEST, EPOCH, 1000)
+RULES = Rules(
+    DtaError, MAX_STRING, MISSING, -sys.float_info.max, LARGEST, EPOCH, 1000, 1
+)
 
 
 def _field(text: str, size: int) -> bytes:
@@ -139,7 +142,7 @@ def _value_labels(variables: Sequence[Variable], sets: dict[str, str]) -> bytes:
 def _format(variable: Variable, width: int) -> str:
     if variable.type == "string":
         return f"%-{width}s"  # left-aligned, as Stata shows text
-    return "%tc" if variable.type == "datetime" else "%10.0g"
+    return {"datetime": "%tc", "date": "%td"}.get(variable.type, "%10.0g")
 
 
 def descriptors(
@@ -228,7 +231,8 @@ def dta_chunks(
 
     Values: str or None (empty) for ``string`` variables, int, float or None
     (NaN is missing too) for ``numeric``, naive ``datetime`` or None for
-    ``datetime``. Every row is spooled (to ``spool`` if given, else to an
+    ``datetime``, ``date`` or None for ``date``. Every row is spooled (to
+    ``spool`` if given, else to an
     anonymous temporary file) before the first byte is yielded. Raises
     :class:`DtaError` on the first value the format cannot hold.
     """

@@ -103,6 +103,14 @@ def questionnaire(
     return resource | {"item": items}
 
 
+def authored(record: SubmissionRecord) -> str:
+    """When the participant answered: the instant of an online completion (UTC),
+    the day of a paper or interview form (its time is not known)."""
+    if record.time_known:
+        return record.completed_utc()
+    return record.collected_on().isoformat()
+
+
 class Resources:
     """Builds the resources of a record; references say how to point at one."""
 
@@ -125,6 +133,16 @@ class Resources:
         system = subject_system(self.plan.study)
         return {"identifier": {"system": system, "value": record.subject}}
 
+    def entry(self, record: SubmissionRecord) -> dict[str, Any]:
+        """``author`` and ``source`` of a response: who recorded the answers and
+        who gave them. A paper or interview form was entered by a staff member
+        (a display reference: no Practitioner resource is sent)."""
+        patient = self.subject(record) | {"type": "Patient"}
+        if record.entered_by is None:
+            return {"author": patient, "source": patient}
+        name = record.entered_by_name or record.entered_by
+        return {"author": {"type": "Practitioner", "display": name}, "source": patient}
+
     def response(self, record: SubmissionRecord) -> dict[str, Any]:
         """The QuestionnaireResponse of a submission (skipped items left out)."""
         instrument = self.instruments[(record.instrument, record.version)]
@@ -146,7 +164,8 @@ class Resources:
             "questionnaire": f"{canonical(record.instrument)}|{record.version}",
             "status": "completed",
             "subject": self.subject(record),
-            "authored": record.completed_utc(),
+            "authored": authored(record),
+            **self.entry(record),
             "language": record.language,
             "item": items,
         }
@@ -176,7 +195,7 @@ class Resources:
                     "text": f"{instrument.short_name} {name}",
                 },
                 "subject": self.subject(record),
-                "effectiveDateTime": record.completed_utc(),
+                "effectiveDateTime": authored(record),
                 "derivedFrom": [
                     {"reference": self.reference("QuestionnaireResponse", qr)}
                 ],

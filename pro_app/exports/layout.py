@@ -45,7 +45,10 @@ class SubmissionRecord:
     """One completed submission with its current answers and current scores.
 
     ``answers`` maps item id to ``(code, corrected)``; a skipped item has
-    code ``None``. ``completed_at`` is an aware UTC datetime.
+    code ``None``. ``completed_at`` is an aware UTC datetime: when the
+    participant submitted online, or when staff entered a paper or interview
+    form. ``administered_on`` is the day a paper or interview form was
+    answered, as staff entered it (None for online forms).
     """
 
     submission_id: int
@@ -67,6 +70,12 @@ class SubmissionRecord:
     # Item id -> (actor, answered_at, reason) of the current answer; read only
     # for a writer that asks for it (``audit=True``: ODM).
     audit: Mapping[str, tuple[str, datetime, str | None]] = field(default_factory=dict)
+    # The participant's own time zone (the site's when not given).
+    participant_timezone: str | None = None
+    administered_on: date | None = None
+    # Who entered a paper or interview form (``staff:<id>``) and their name.
+    entered_by: str | None = None
+    entered_by_name: str | None = None
 
     @property
     def corrected(self) -> bool:
@@ -81,6 +90,26 @@ class SubmissionRecord:
         """Return completion time as ISO 8601 in the site's zone, with offset."""
         local = self.completed_at.astimezone(zone_info(self.site_timezone))
         return local.isoformat(timespec="seconds")
+
+    @property
+    def time_known(self) -> bool:
+        """True when the moment of answering is known (online), not only the day."""
+        return self.administered_on is None
+
+    def answered_local(self) -> datetime:
+        """Return completion time on the participant's clock (their zone)."""
+        zone = zone_info(self.participant_timezone or self.site_timezone)
+        return self.completed_at.astimezone(zone)
+
+    def collected_on(self) -> date:
+        """Return the day the participant answered.
+
+        Paper or interview: the day entered by staff. Online: the day of
+        completion in the participant's time zone.
+        """
+        if self.administered_on is not None:
+            return self.administered_on
+        return self.answered_local().date()
 
 
 @cache
@@ -112,7 +141,7 @@ class Variable:
 
     name: str
     label: str
-    type: str  # "string", "numeric" or "datetime"
+    type: str  # "string", "numeric", "datetime" or "date"
     value_labels: Mapping[int, str] = field(default_factory=dict)
     instrument: str = ""  # "rand36 1.0" for item and score columns
     source: str = ""  # the item or scale id it comes from
@@ -129,9 +158,20 @@ KEY_VARIABLES = (
     Variable("instrument_version", "Instrument version", "string"),
     Variable("language", "Language the instrument was administered in", "string"),
     Variable("mode", "Mode of administration (self, paper, interview)", "string"),
-    Variable("completed_at_utc", "Completed at (UTC, ISO 8601)", "datetime"),
     Variable(
-        "completed_at_local", "Completed at (site time zone, ISO 8601)", "datetime"
+        "completed_at_utc",
+        "Completed online or entered by staff at (UTC, ISO 8601)",
+        "datetime",
+    ),
+    Variable(
+        "completed_at_local",
+        "Completed online or entered by staff at (site time zone)",
+        "datetime",
+    ),
+    Variable(
+        "collected_on",
+        "Date answered (paper: as entered; online: participant's local date)",
+        "date",
     ),
 )
 YES_NO = {0: "no", 1: "yes"}

@@ -1,10 +1,14 @@
 """``odm``: CDISC ODM 1.3.2 XML, study metadata and clinical data with audit records.
 
 Metadata: a study event per timepoint, a form per instrument version, an item
-group for its items and one for its scores, an item per item (its question
-and code list, with every translation) and per score. Clinical data: one
-``SubjectData`` per subject, each current answer as ``ItemData`` with the
-``AuditRecord`` of who wrote it, when, where and why; each current score.
+group for its items and one for its scores, an item group shared by every
+form for the form's collection date (``COLLECTED_ON``: the day the
+participant answered; for a paper or interview form the day entered by
+staff, with an ``AuditRecord`` of who entered it and when), an item per
+item (its question and code list, with every translation) and per score.
+Clinical data: one ``SubjectData`` per subject, each current answer as
+``ItemData`` with the ``AuditRecord`` of who wrote it, when, where and why;
+each current score.
 
 The XML is written by hand and streamed. ODM puts ``AdminData`` (the users
 and sites the audit records point at) and the metadata before the clinical
@@ -22,7 +26,12 @@ from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from pro_app.catalog import Instrument
-from pro_app.exports.layout import ExportFile, ExportPlan, RecordSource
+from pro_app.exports.layout import (
+    ExportFile,
+    ExportPlan,
+    RecordSource,
+    SubmissionRecord,
+)
 from pro_app.exports.sdtm import number_text
 from pro_app.exports.writers import CHUNK
 
@@ -46,6 +55,11 @@ def item_oid(instrument_id: str, version: str, item_id: str) -> str:
 
 def score_oid(instrument_id: str, version: str, scale_id: str, se: bool = False) -> str:
     return oid("S", instrument_id, version, scale_id + ("_SE" if se else ""))
+
+
+#: The item group and item of a form's collection date (shared by every form).
+COLLECTION_GROUP = oid("IG", "COLLECTION")
+COLLECTED_ON = oid("I", "COLLECTED_ON")
 
 
 def user_oid(actor: str) -> str:
@@ -86,6 +100,8 @@ def _scope(plan: ExportPlan, source: RecordSource) -> Scope:
             forms.append(form)
         scope.sites.add(record.site)
         scope.actors.update(actor for actor, _at, _why in record.audit.values())
+        if record.entered_by is not None:
+            scope.actors.add(record.entered_by)
     return scope
 
 
@@ -104,7 +120,10 @@ def _instrument_metadata(instrument: Instrument) -> dict[str, list[str]]:
     items_group = oid("IG", iid, ver, "ITEMS")
     scores_group = oid("IG", iid, ver, "SCORES")
     out: dict[str, list[str]] = {k: [] for k in ("form", "group", "item", "list")}
-    refs = [f"<ItemGroupRef{_a(ItemGroupOID=items_group, Mandatory='Yes')}/>"]
+    refs = [
+        f"<ItemGroupRef{_a(ItemGroupOID=COLLECTION_GROUP, Mandatory='Yes')}/>",
+        f"<ItemGroupRef{_a(ItemGroupOID=items_group, Mandatory='Yes')}/>",
+    ]
     if instrument.scales:
         refs.append(f"<ItemGroupRef{_a(ItemGroupOID=scores_group, Mandatory='No')}/>")
     form = _a(OID=form_oid(iid, ver), Name=instrument.name, Repeating="No")
@@ -153,6 +172,29 @@ def _instrument_metadata(instrument: Instrument) -> dict[str, list[str]]:
     return out
 
 
+def _collection_metadata() -> dict[str, list[str]]:
+    """The collection-date group and item every form refers to."""
+    name = "Date answered"
+    ref = _a(ItemOID=COLLECTED_ON, OrderNumber=1, Mandatory="Yes")
+    group = _a(OID=COLLECTION_GROUP, Name="Collection", Repeating="No")
+    description = (
+        "The day the participant answered the form: for a paper or interview "
+        "form the day entered by staff (the AuditRecord gives the entry time); "
+        "online, the day of completion in the participant's time zone"
+    )
+    item = _a(OID=COLLECTED_ON, Name=name, DataType="date")
+    return {
+        "form": [],
+        "group": [f"<ItemGroupDef{group}><ItemRef{ref}/></ItemGroupDef>"],
+        "item": [
+            f"<ItemDef{item}><Description>{_translated({'en': description})}"
+            f"</Description><Question>{_translated({'en': name})}</Question>"
+            "</ItemDef>"
+        ],
+        "list": [],
+    }
+
+
 def _metadata(plan: ExportPlan, scope: Scope) -> Iterator[str]:
     study = oid("ST", plan.study)
     yield (
@@ -174,7 +216,8 @@ def _metadata(plan: ExportPlan, scope: Scope) -> Iterator[str]:
         for n, form in enumerate(scope.forms[code], 1):
             yield f"<FormRef{_a(FormOID=form, OrderNumber=n, Mandatory='No')}/>"
         yield "</StudyEventDef>"
-    parts = [_instrument_metadata(instrument) for instrument in plan.instruments]
+    parts = [_collection_metadata()]
+    parts += [_instrument_metadata(instrument) for instrument in plan.instruments]
     for kind in ("form", "group", "item", "list"):
         for part in parts:
             yield from part[kind]
@@ -225,9 +268,33 @@ def _clinical(plan: ExportPlan, source: RecordSource) -> Iterator[tuple[str, int
     yield tail + "</ClinicalData>", 0
 
 
-def _form(record, instrument: Instrument) -> Iterator[str]:
+def _audit(actor: str, site: str, at: datetime, reason: str | None = None) -> str:
+    return (
+        f"<AuditRecord><UserRef{_a(UserOID=user_oid(actor))}/>"
+        f"<LocationRef{_a(LocationOID=oid('LOC', site))}/>"
+        f"<DateTimeStamp>{_stamp(at)}</DateTimeStamp>"
+        + (f"<ReasonForChange>{escape(reason)}</ReasonForChange>" if reason else "")
+        + "</AuditRecord>"
+    )
+
+
+def _collection(record: SubmissionRecord) -> Iterator[str]:
+    """The form's collection date; a staff entry's audit record says who typed
+    it in and when (the entry time, not the day answered)."""
+    yield f"<ItemGroupData{_a(ItemGroupOID=COLLECTION_GROUP)}>"
+    value = _a(ItemOID=COLLECTED_ON, Value=record.collected_on().isoformat())
+    if record.entered_by is None:
+        yield f"<ItemData{value}/>"
+    else:
+        audit = _audit(record.entered_by, record.site, record.completed_at)
+        yield f"<ItemData{value}>{audit}</ItemData>"
+    yield "</ItemGroupData>"
+
+
+def _form(record: SubmissionRecord, instrument: Instrument) -> Iterator[str]:
     iid, ver = instrument.id, instrument.version
     yield f"<FormData{_a(FormOID=form_oid(iid, ver))}>"
+    yield from _collection(record)
     yield f"<ItemGroupData{_a(ItemGroupOID=oid('IG', iid, ver, 'ITEMS'))}>"
     for item in instrument.items:
         if item.id not in record.answers:
@@ -238,17 +305,7 @@ def _form(record, instrument: Instrument) -> Iterator[str]:
         audit = record.audit.get(item.id)
         if audit is not None:
             actor, at, reason = audit
-            yield (
-                f"<AuditRecord><UserRef{_a(UserOID=user_oid(actor))}/>"
-                f"<LocationRef{_a(LocationOID=oid('LOC', record.site))}/>"
-                f"<DateTimeStamp>{_stamp(at)}</DateTimeStamp>"
-                + (
-                    f"<ReasonForChange>{escape(reason)}</ReasonForChange>"
-                    if reason
-                    else ""
-                )
-                + "</AuditRecord>"
-            )
+            yield _audit(actor, record.site, at, reason)
         yield "</ItemData>"
     yield "</ItemGroupData>"
     if instrument.scales:

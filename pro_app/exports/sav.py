@@ -11,7 +11,8 @@ labels (records 3 and 4), machine integer and floating-point info (7/3,
 the uncompressed little-endian data.
 
 Numbers are 8-byte doubles, system-missing is -DBL_MAX; times are DATETIME20
-(seconds since 1582-10-14 00:00, wall clock); strings are UTF-8, 1 to 255
+(seconds since 1582-10-14 00:00, wall clock), dates DATE11 (the seconds of
+their midnight); strings are UTF-8, 1 to 255
 bytes wide (wider values, non-text, and numbers out of range are refused with
 :class:`SavError`, never cut). Labels are cut at a character boundary to
 SPSS's limits: 256 bytes for a variable label, 120 for a value label.
@@ -54,6 +55,7 @@ _VARIABLE = struct.Struct("<iiiiii8s")
 _INFO = struct.Struct("<iiii")  # record type 7: subtype, size, count
 # Format codes: (type << 16) | (width << 8) | decimals; A = 1, F = 5, DATETIME = 22.
 _FORMAT_DATETIME = (22 << 16) | (20 << 8)
+_FORMAT_DATE = (20 << 16) | (11 << 8)  # DATE11: dd-mmm-yyyy
 _MEASURE = {"nominal": 1, "ordinal": 2, "scale": 3}
 
 
@@ -61,7 +63,9 @@ class SavError(ValueError):
     """The dataset cannot be written as an SPSS system file as given."""
 
 
-RULES = Rules(SavError, MAX_STRING, SYSMIS, LOWEST, sys.float_info.max, EPOCH, 1)
+RULES = Rules(
+    SavError, MAX_STRING, SYSMIS, LOWEST, sys.float_info.max, EPOCH, 1, 86_400
+)
 
 
 def _up(size: int, unit: int) -> int:
@@ -140,6 +144,8 @@ def _variable_records(
             fmt = (1 << 16) | (width << 8)
         elif v.type == "datetime":
             fmt = _FORMAT_DATETIME
+        elif v.type == "date":
+            fmt = _FORMAT_DATE
         else:  # codes show as whole numbers; scores with 2 decimals
             fmt = (5 << 16) | (8 << 8) | (0 if v.value_labels else 2)
         label = cut(v.label, MAX_LABEL)
@@ -193,7 +199,8 @@ def _extensions(
         if v.type == "string":
             columns, align = min(max(next(strings), 1), 40), 0
         else:
-            columns, align = (20 if v.type == "datetime" else 8), 1
+            columns = {"datetime": 20, "date": 11}.get(v.type, 8)
+            align = 1
         display.append(struct.pack("<3i", _MEASURE[measure(v)], columns, align))
     out.append(_INFO.pack(7, 11, 4, 3 * len(variables)) + b"".join(display))
     pairs = "\t".join(f"{s}={v.name}" for s, v in zip(names, variables, strict=True))
@@ -248,7 +255,8 @@ def sav_chunks(
     """Yield a .sav file of ``rows``, chunk by chunk.
 
     Values: str or None for ``string`` variables, int, float or None (NaN is
-    missing too) for ``numeric``, naive ``datetime`` or None for ``datetime``.
+    missing too) for ``numeric``, naive ``datetime`` or None for ``datetime``,
+    ``date`` or None for ``date``.
     Every row is spooled (to ``spool`` if given, else to an anonymous
     temporary file) before the first byte is yielded. Raises
     :class:`SavError` on the first value the format cannot hold.

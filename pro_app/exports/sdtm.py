@@ -19,7 +19,6 @@ from pro_app.exports.layout import (
     ExportPlan,
     RecordSource,
     SubmissionRecord,
-    zone_info,
 )
 from pro_app.exports.sdtm_map import (
     MAX_TEST,
@@ -82,6 +81,18 @@ def study_day(moment: date, day0: date | None) -> int | None:
     return days + 1 if days >= 0 else days
 
 
+def collection_dtc(record: SubmissionRecord) -> str:
+    """QSDTC: when the participant answered, on their clock, without offset.
+
+    Online: the moment of completion. Paper or interview: the day answered
+    only (``YYYY-MM-DD``): the time of day is not known, and the time the
+    form was typed in is not the time of collection.
+    """
+    if not record.time_known:
+        return record.collected_on().isoformat()
+    return record.answered_local().strftime("%Y-%m-%dT%H:%M:%S")
+
+
 class QsRows:
     """Turns records into QS rows; QSSEQ counts on within each subject."""
 
@@ -137,12 +148,11 @@ class QsRows:
         text = instrument.text(instrument.text_locale_for("en"))
         if record.subject != self.subject:
             self.subject, self.seq = record.subject, 0
-        local = record.completed_at.astimezone(zone_info(record.site_timezone))
         context = {
             "usubjid": f"{self.plan.study}-{record.subject}",
             "visit": (record.visit_num, record.visit or record.timepoint),
-            "dtc": local.strftime("%Y-%m-%dT%H:%M:%S"),
-            "dy": study_day(local.date(), record.day0),
+            "dtc": collection_dtc(record),
+            "dy": study_day(record.collected_on(), record.day0),
         }
         out = []
         for item in instrument.items:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from pro_app.audit.models import AuditEvent
 from pro_app.audit.services import record
+from pro_app.audit.trail import actor_names
 from pro_app.catalog import Catalog, version_key
 from pro_app.dbtypes import utcnow
 from pro_app.exports.layout import (
@@ -191,6 +192,9 @@ _CONTEXT = (
         Timepoint.position,
         Timepoint.label,
         Participant.day0,
+        Participant.timezone,
+        Submission.administered_on,
+        Submission.entered_by,
     )
     .join(Assignment, Submission.assignment_id == Assignment.id)
     .join(Participant, Assignment.participant_id == Participant.id)
@@ -326,7 +330,9 @@ def _read_batch(
         for sid, item_id, actor, at, reason in connection.execute(_AUDIT, params):
             audit[sid][item_id] = (actor, at, reason)
     records = {}
-    for row in connection.execute(_CONTEXT, params):
+    rows = connection.execute(_CONTEXT, params).all()
+    names = actor_names(session, [row[15] for row in rows if row[15]])
+    for row in rows:
         sid = row[0]
         records[sid] = SubmissionRecord(
             submission_id=sid,
@@ -345,6 +351,10 @@ def _read_batch(
             visit=row[11],
             day0=row[12],
             audit=audit.get(sid, {}),
+            participant_timezone=row[13],
+            administered_on=row[14],
+            entered_by=row[15],
+            entered_by_name=names.get(row[15]),
         )
     return records
 

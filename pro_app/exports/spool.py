@@ -20,12 +20,12 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import IO
 
 from pro_app.exports.layout import Variable
 
-KINDS = ("string", "numeric", "datetime")
+KINDS = ("string", "numeric", "datetime", "date")
 CHUNK = 64 * 1024
 
 
@@ -40,6 +40,7 @@ class Rules:
     high: float
     epoch: datetime  # times are counted from this wall-clock moment...
     per_second: int  # ...in seconds (1) or milliseconds (1000)
+    per_day: int  # dates from the epoch's day: in seconds (86,400) or days (1)
 
 
 def utf8(text: object, error: type[ValueError], what: str) -> bytes:
@@ -115,8 +116,10 @@ class RowSpool:
                 strings.append(self._text(variable, value, n))
             elif kind == 1:
                 numbers.append(self._number(variable, value, n))
-            else:
+            elif kind == 2:
                 numbers.append(self._moment(variable, value, n))
+            else:
+                numbers.append(self._day(variable, value, n))
         widths = self.widths
         lengths = [len(s) for s in strings]
         for k, length in enumerate(lengths):
@@ -175,6 +178,16 @@ class RowSpool:
         # Integer arithmetic first: exact to the microsecond where it can be.
         per = self.rules.per_second
         return (seconds * per * 1_000_000 + delta.microseconds * per) / 1_000_000
+
+    def _day(self, variable: Variable, value: object, n: int) -> float:
+        if value is None:
+            return self.rules.missing
+        # A datetime is a date too: refused, so a time is never silently dropped.
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise self.rules.error(
+                f"{variable.name} in row {n} is not a date: {value!r}"
+            )
+        return float((value - self.rules.epoch.date()).days * self.rules.per_day)
 
     def replay(self) -> Iterator[tuple[list[bytes], bytes]]:
         """Each spooled row: its strings, and its numbers' packed doubles."""

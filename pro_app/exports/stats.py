@@ -51,13 +51,17 @@ def _rows(
     variables: tuple[Variable, ...],
     out: ExportFile,
 ) -> Iterator[list[object]]:
-    """The instrument's wide rows, times as naive wall-clock datetimes."""
+    """The instrument's wide rows, times as naive wall-clock datetimes and
+    dates as dates."""
     placer = WideRow(plan, variables)
     times = [(n, v.name) for n, v in enumerate(variables) if v.type == "datetime"]
+    days = [n for n, v in enumerate(variables) if v.type == "date"]
     for record in source(instrument_id, answers=True, scores=True):
         row = placer.values(record)
         for n, name in times:
             row[n] = _wall(record, name)
+        for n in days:  # collected_on, the only date column
+            row[n] = record.collected_on()
         out.rows += 1
         yield row
 

@@ -83,6 +83,7 @@ def _keys(plan: ExportPlan, record: SubmissionRecord) -> list[object]:
         record.mode,
         record.completed_utc(),
         record.completed_local(),
+        record.collected_on().isoformat(),
     ]
 
 

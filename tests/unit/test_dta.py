@@ -182,7 +182,7 @@ def test_bad_values_are_refused(tmp_path, row, problem):
         ([Variable("s", "", "string", {1: "one"})], "only numeric"),
         ([Variable("x", "", "numeric", {1.5: "one and a half"})], "non-integer"),
         ([Variable("x", "", "numeric", {2**31: "big"})], "out of range"),
-        ([Variable("d", "", "date")], "type must be one of"),
+        ([Variable("d", "", "time")], "type must be one of"),
         ([Variable("x", "\ud800", "numeric")], "label of x is not valid Unicode"),
         ([Variable("x", "", "numeric", {1: "a\0b"})], "for 1 is not storable"),
         ([Variable("x", "", "numeric", {1: None})], "value label for 1 is not text"),

@@ -185,7 +185,7 @@ def test_bad_values_are_refused(tmp_path, row, problem):
         ([Variable("by", "", "numeric")], "reserved"),
         ([Variable("a", "", "numeric"), Variable("A", "", "string")], "repeats"),
         ([Variable("s", "", "string", {1: "one"})], "only numeric"),
-        ([Variable("d", "", "date")], "type must be one of"),
+        ([Variable("d", "", "time")], "type must be one of"),
         ([Variable("x", "\ud800", "numeric")], "label of x is not valid Unicode"),
         ([Variable("x", "", "numeric", {math.nan: "?"})], "not finite"),
         ([Variable("x", "", "numeric", {1: 5})], "value label for 1 is not text"),

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -60,6 +61,8 @@ def complete(
     if paper:
         submission.mode = Mode.PAPER
         submission.entered_by = STAFF_ACTOR
+        # Answered on paper two days before it was typed in.
+        submission.administered_on = (at - timedelta(days=2)).date()
     for item in instrument.items:
         services.save_answer(
             session, submission, item, answers[item.id], actor=actor, now=at
@@ -211,8 +214,34 @@ def expected_answers(session: Session, study: Study) -> dict[tuple, dict[str, An
                 "language": submission.language,
                 "completed_at": submission.completed_at,
                 "version": submission.instrument_version,
+                "collected_on": collected_on(submission),
+                "qsdtc": qsdtc(submission),
+                "entered_by": submission.entered_by,
+                "administered_on": submission.administered_on,
             }
     return out
+
+
+def collected_on(submission: Submission) -> date:
+    """The day answered: as entered for paper, else the participant's local day."""
+    if submission.administered_on is not None:
+        return submission.administered_on
+    zone = ZoneInfo(submission.assignment.participant.timezone)
+    return submission.completed_at.astimezone(zone).date()
+
+
+def qsdtc(submission: Submission) -> str:
+    """SDTM QSDTC: the day for paper, the participant's wall-clock time online."""
+    if submission.administered_on is not None:
+        return submission.administered_on.isoformat()
+    zone = ZoneInfo(submission.assignment.participant.timezone)
+    return submission.completed_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def study_day(day: date, day0: date = DAY0) -> int:
+    """SDTM study day: Day 0 is day 1, the day before it -1; no day 0."""
+    days = (day - day0).days
+    return days + 1 if days >= 0 else days
 
 
 def expected_scores(session: Session, study: Study) -> dict[tuple, Score]:

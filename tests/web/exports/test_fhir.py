@@ -76,7 +76,7 @@ def _check(resources: list[dict], world, session, *, bundle: bool) -> None:
     want = {}
     for (subject, _tp, instrument_id, item_id), fact in answers.items():
         if fact["code"] is not None:
-            authored = fact["completed_at"].strftime("%Y-%m-%dT%H:%M:%SZ")
+            authored = _authored(fact["administered_on"], fact["completed_at"])
             want[(subject, instrument_id, item_id, authored)] = fact["code"]
     assert seen == want
     n_completed = len({(s, tp, i) for (s, tp, i, _item) in answers})
@@ -107,7 +107,7 @@ def _check(resources: list[dict], world, session, *, bundle: bool) -> None:
     want_scores = {}
     for (subject, _tp, instrument_id, scale_id), score in scores.items():
         submission = session.get(Submission, score.submission_id)
-        authored = submission.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        authored = _authored(submission.administered_on, submission.completed_at)
         ok = score.status == "ok" and score.value is not None
         want_scores[(subject, instrument_id, scale_id, authored)] = (
             score.value if ok else None,
@@ -117,6 +117,13 @@ def _check(resources: list[dict], world, session, *, bundle: bool) -> None:
     # The world's scores include LOINC-coded ones of both PROMIS instruments.
     assert ("promis_global", "global_physical_health") in coded
     assert ("promis29", "physical_function") in coded
+
+
+def _authored(administered_on, completed_at) -> str:
+    """When answered: the day of a paper form, the UTC instant of an online one."""
+    if administered_on is not None:
+        return administered_on.isoformat()
+    return completed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_loinc_in_questionnaire(q: dict, instrument) -> None:

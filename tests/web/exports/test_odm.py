@@ -10,7 +10,14 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from pro_app.exports.odm import form_oid, item_oid, oid, score_oid, user_oid
+from pro_app.exports.odm import (
+    COLLECTED_ON,
+    form_oid,
+    item_oid,
+    oid,
+    score_oid,
+    user_oid,
+)
 from pro_app.surveys.models import Answer, Submission
 from tests.web.exports.conftest import expected_answers, expected_scores
 
@@ -101,12 +108,17 @@ def test_clinical_data_and_audit_records_match_the_database(
         (a.submission_id, a.item_id): a
         for a in session.scalars(select(Answer).where(Answer.replaced_at.is_(None)))
     }
-    got_items, got_scores, audits = {}, {}, 0
+    got_items, got_scores, audits, collected = {}, {}, 0, {}
     for subject in doc.findall(".//odm:SubjectData", NS):
         key = subject.get("SubjectKey")
         for event in subject.findall("odm:StudyEventData", NS):
             tp = event.get("StudyEventOID").removeprefix("SE.")
+            for form in event.findall("odm:FormData", NS):
+                (day,) = form.findall(f".//odm:ItemData[@ItemOID='{COLLECTED_ON}']", NS)
+                collected[(key, tp, form.get("FormOID"))] = day.get("Value")
             for item in event.iter(TAG + "ItemData"):
+                if item.get("ItemOID") == COLLECTED_ON:
+                    continue
                 instrument_id, local, kind = oids[item.get("ItemOID")]
                 value = item.get("Value")
                 if kind == "item":
@@ -137,6 +149,10 @@ def test_clinical_data_and_audit_records_match_the_database(
                         None if value is None else float(value)
                     )
     assert got_items == {k: f["code"] for k, f in answers.items()}
+    assert collected == {
+        (s, tp, form_oid(i, f["version"])): f["collected_on"].isoformat()
+        for (s, tp, i, _item), f in answers.items()
+    }
     assert audits == len(answers)
     want = {}
     for (subject, tp, instrument_id, scale_id), score in scores.items():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pyreadstat
@@ -15,7 +14,7 @@ from pro_app.audit.models import AuditEvent
 from pro_app.exports.sdtm_map import instruments_dir, load_mapping
 from pro_app.exports.sdtm_rules import check_qs
 from pro_app.studies.models import Timepoint
-from tests.web.exports.conftest import DAY0, expected_answers, expected_scores
+from tests.web.exports.conftest import expected_answers, expected_scores, study_day
 
 
 def _export(app, tmp_path, *extra):
@@ -91,9 +90,8 @@ def _compare(frame: pd.DataFrame, app, world, session) -> None:
                 assert float(row["QSSTRESN"]) == fact["code"]
                 assert row["QSSTRESC"] == str(fact["code"])
                 assert _blank(row["QSSTAT"])
-            moment = fact["completed_at"].astimezone(ZoneInfo(fact["tz"]))
-            assert row["QSDTC"] == moment.strftime("%Y-%m-%dT%H:%M:%S")
-            assert float(row["QSDY"]) == (moment.date() - DAY0).days + 1
+            assert row["QSDTC"] == fact["qsdtc"]
+            assert float(row["QSDY"]) == study_day(fact["collected_on"])
         else:
             score = scores[(subject, tp, instrument_id, local_id)]
             seen_scores.add((subject, tp, instrument_id, local_id, kind))

@@ -54,7 +54,9 @@ _TEXT_FILE = re.compile(r"text\.(?P<locale>[^.]+)\.toml")
 _PLAIN = ("name", "short_name", "source", "licence")
 _REQUIRED = ("id", "version", "languages", "default_language", *_PLAIN)
 _REQUIRED += ("response_sets", "items")
-_OPTIONAL = ("recall_period", "sections", "scales")
+_OPTIONAL = ("recall_period", "estimated_minutes", "sections", "scales")
+# Longer than any questionnaire given in one sitting: a bigger number is a typo.
+_MAX_MINUTES = 120
 _SCALE_KEYS = ("id", "name", "method", "items", "higher_is", "chart")
 _DIRECTIONS = re.compile("better|worse")
 _CHARTS = re.compile("t|percent|nrs")
@@ -155,6 +157,15 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     return value
+
+
+def _minutes(doc: _Node) -> int | None:
+    if "estimated_minutes" not in doc.table:
+        return None
+    minutes = doc.value("estimated_minutes", int)
+    if not 1 <= minutes <= _MAX_MINUTES:
+        doc.fail("estimated_minutes", f"must be from 1 to {_MAX_MINUTES} minutes")
+    return minutes
 
 
 def _response_sets(doc: _Node) -> dict[str, ResponseSet]:
@@ -358,6 +369,7 @@ def load_instrument(directory: Path) -> Instrument:
         scales=_scales(doc, items),
         response_sets=MappingProxyType(sets),
         sections=sections,
+        estimated_minutes=_minutes(doc),
     )
     # The owner's terms must travel with the wording they cover.
     if not (directory / LICENSE_FILE).is_file():

@@ -156,6 +156,9 @@ class Instrument:
     response_sets: Mapping[str, ResponseSet] = field(default_factory=_empty_mapping)
     sections: tuple[str, ...] = ()
     texts: Mapping[str, InstrumentText] = field(default_factory=_empty_mapping)
+    # About how long the form takes, in whole minutes, told to the participant
+    # before they start; None when the instrument file gives no estimate.
+    estimated_minutes: int | None = None
     _item_index: Mapping[str, Item] = field(
         init=False, repr=False, compare=False, default_factory=_empty_mapping
     )

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from babel.lists import format_list
 from flask import (
     Blueprint,
     abort,
@@ -22,6 +23,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from limits import parse as parse_limit
+from markupsafe import Markup
 
 from pro_app.catalog import Instrument
 from pro_app.dbtypes import utcnow
@@ -34,10 +36,10 @@ from pro_app.participants.login import (
     log_out,
     participant_required,
 )
-from pro_app.studies.locks import DataLocked
+from pro_app.studies.locks import DataLocked, is_locked
 from pro_app.studies.models import Assignment
 from pro_app.studies.rules import AssignmentStatus
-from pro_app.surveys import services
+from pro_app.surveys import overview, services
 from pro_app.surveys.forms import CHOICE_ERROR, build_form, field_name
 from pro_app.surveys.models import Submission, SubmissionStatus
 from pro_app.surveys.scores import current_scores
@@ -111,13 +113,23 @@ def index() -> Any:
 @bp.get("/home")
 @participant_required
 def home() -> Any:
-    views = services.assignments_for(db.session, current_participant(), utcnow())
+    listing = overview.overview(db.session, current_participant(), utcnow())
+    # Set by "Save and finish later": say once until when they can come back.
+    saved = session.pop("saved_later", None)
+    saved_until = next(
+        (
+            v.assignment.last_moment
+            for v in listing.open_now
+            if v.assignment.id == saved and not v.locked
+        ),
+        None,
+    )
     return render_template(
         "surveys/home.html",
-        open_now=[v for v in views if v.status in ANSWERABLE],
-        completed=[v for v in views if v.status is AssignmentStatus.COMPLETED],
-        upcoming=[v for v in views if v.status is AssignmentStatus.SCHEDULED],
-        instrument_of=_instrument,
+        listing=listing,
+        saved_until=saved_until,
+        facts_of=_facts,
+        names_of=_names,
     )
 
 
@@ -146,11 +158,16 @@ def answer_item(assignment_id: int, position: int) -> Any:
     text_locale = _text_locale(instrument, submission)
     form = build_form(instrument, text_locale, (item.id,))()
     field = form[field_name(item.id)]
-    if request.method == "GET":
+    locked = is_locked(db.session, assignment) is not None
+    if request.method == "GET" or locked:
+        # Under a data lock the page is shown read-only, with the saved answer
+        # (a post that reached it anyway changes nothing).
         form.item_id.data = item.id
-        if item.id in answers:
-            field.data = answers[item.id].code
-        return _render_item(instrument, item, form, field, text_locale, assignment)
+        field.data = answers[item.id].code if item.id in answers else None
+        page = _render_item(
+            instrument, item, form, field, text_locale, assignment, locked=locked
+        )
+        return page if request.method == "GET" else (page, 409)
 
     if form.item_id.data != item.id:
         # A stale or tampered page: it was built for another item.
@@ -184,23 +201,20 @@ def review(assignment_id: int) -> Any:
     text_locale = _text_locale(instrument, submission)
     answers = _answers(submission)
     text = instrument.text(text_locale)
-    rows = [
-        (
-            item,
-            text.item_text(item.id),
-            None
-            if answers.get(item.id) is None or answers[item.id].code is None
-            else text.option_label(item.id, answers[item.id].code),
-        )
-        for item in instrument.items
-    ]
+    groups = overview.review_groups(
+        instrument, text, {item_id: a.code for item_id, a in answers.items()}
+    )
     return render_template(
         "surveys/review.html",
         assignment=assignment,
         instrument=instrument,
         title=text.title,
-        rows=rows,
-        skipped=sum(label is None for _, _, label in rows),
+        groups=groups,
+        skipped=sum(row.answer is None for g in groups for row in g.rows),
+        # Every item has been on screen (answered or skipped): Submit can go
+        # at the top too, so a long review need not be scrolled to the end.
+        all_seen=services.resume_position(instrument, answers) is None,
+        locked=is_locked(db.session, assignment) is not None,
         text_locale=text_locale,
         form=FlaskForm(),
     )
@@ -237,8 +251,7 @@ def done(assignment_id: int) -> Any:
     submission = assignment.submission
     if submission is None or submission.status is not SubmissionStatus.COMPLETED:
         return redirect(url_for(".resume", assignment_id=assignment.id))
-    views = services.assignments_for(db.session, participant, utcnow())
-    next_open = next((v.assignment for v in views if v.status in ANSWERABLE), None)
+    listing = overview.overview(db.session, participant, utcnow())
     shown: list[tuple[str, float]] = []
     if (participant.study.settings or {}).get("show_scores_to_participants"):
         # Off by default: a study must choose to show participants their scores.
@@ -254,8 +267,9 @@ def done(assignment_id: int) -> Any:
         assignment=assignment,
         instrument=_instrument(assignment),
         submission=submission,
-        next_open=next_open,
-        instrument_of=_instrument,
+        next_open=listing.next_open,
+        next_day=listing.next_day,
+        facts_of=_facts,
     )
 
 
@@ -316,6 +330,27 @@ def _instrument(assignment: Assignment) -> Instrument:
     return current_catalog().get(
         assignment.instrument_id, assignment.instrument_version
     )
+
+
+def _facts(assignment: Assignment) -> overview.FormFacts:
+    instrument = _instrument(assignment)
+    return overview.form_facts(
+        instrument, _text_locale(instrument, assignment.submission)
+    )
+
+
+def _names(assignments: list[Assignment]) -> Markup:
+    """The forms' printed names as one list in the page's language ("A, B and C").
+
+    Each name keeps its own language; the joining words are CLDR's.
+    """
+    names = []
+    for assignment in assignments:
+        facts = _facts(assignment)
+        names.append(
+            str(Markup('<span lang="{}">{}</span>').format(facts.locale, facts.title))
+        )
+    return Markup(format_list(names, locale=str(get_locale())))  # noqa: S704
 
 
 def _load(assignment_id: int) -> tuple[Assignment, Instrument]:
@@ -385,6 +420,7 @@ def _after_save(
     if nav == "save":
         return "", 204
     if nav == "later":
+        session["saved_later"] = assignment.id
         return redirect(url_for(".home"))
     if nav == "back":
         if position == 1:
@@ -399,7 +435,9 @@ def _after_save(
     )
 
 
-def _render_item(instrument, item, form, field, text_locale, assignment) -> str:  # type: ignore[no-untyped-def]
+def _render_item(  # type: ignore[no-untyped-def]
+    instrument, item, form, field, text_locale, assignment, locked=False
+) -> str:
     text = instrument.text(text_locale)
     section = text.section_text_for_item(item.id)
     previous = (
@@ -421,4 +459,6 @@ def _render_item(instrument, item, form, field, text_locale, assignment) -> str:
         text_locale=text_locale,
         total=len(instrument.items),
         from_review=request.args.get("review") == "1",
+        locked=locked,
+        started=assignment.submission is not None,
     )

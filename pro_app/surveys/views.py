@@ -24,10 +24,15 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from limits import parse as parse_limit
 from markupsafe import Markup
+from wtforms import HiddenField
+from wtforms.validators import DataRequired, Length
 
 from pro_app.catalog import Instrument
 from pro_app.dbtypes import utcnow
 from pro_app.extensions import db, limiter
+from pro_app.notify import renewal
+from pro_app.notify.senders import senders_from_config
+from pro_app.participants import links as participant_links
 from pro_app.participants import services as participant_services
 from pro_app.participants.login import (
     ParticipantUser,
@@ -81,26 +86,57 @@ def _too_many_failures() -> bool:
     )
 
 
+class RenewLinkForm(FlaskForm):
+    """"Send me a new link": the dead link's token, nothing typed."""
+
+    token = HiddenField(validators=[DataRequired(), Length(max=128)])
+
+
+def _dead_link(token: str) -> Any:
+    # The same page for every dead link, unknown or not: an old link found in
+    # a shared inbox must not tell its finder which study or site it was for,
+    # so the contact shown is the deployment's, not the site's.
+    form = RenewLinkForm(formdata=None, token=token)
+    return render_template("surveys/invalid_link.html", form=form), 404
+
+
 @bp.get("/p/<token>")
 @limiter.exempt
 def open_link(token: str) -> Any:
-    result = None
-    if len(token) <= 128:
-        result = participant_services.redeem_link(
-            db.session,
-            token,
-            session_hours=current_app.config["PARTICIPANT_SESSION_HOURS"],
-        )
+    result = participant_links.redeem_link(
+        db.session,
+        token,
+        session_hours=current_app.config["PARTICIPANT_SESSION_HOURS"],
+    )
     if result is None:
         log.warning("invalid personal link from %s", request.remote_addr)
         if _too_many_failures():
             abort(429)
-        return render_template("surveys/invalid_link.html"), 404
+        return _dead_link(token)
     participant, key = result
     db.session.commit()
     log_in(participant, key)
     # Leave the token behind: it must not stay in history or in a Referer.
     return redirect(url_for(".home"))
+
+
+@bp.post("/p/new-link")
+@limiter.limit(lambda: current_app.config["LINK_RENEWAL_LIMIT"])
+def request_new_link() -> Any:
+    form = RenewLinkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    config = current_app.config
+    renewal.request_new_link(
+        db.session,
+        form.token.data,
+        now=utcnow(),
+        data_key=config["DATA_KEY"],
+        channels=senders_from_config(config, current_app.instance_path).channels,
+    )
+    db.session.commit()
+    # The same reply whatever happened: it tells no one whether a link existed.
+    return render_template("surveys/new_link_requested.html")
 
 
 @bp.get("/")

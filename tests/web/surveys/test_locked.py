@@ -168,3 +168,21 @@ def test_a_lock_on_another_timepoint_leaves_the_open_one_answerable(started, ses
     assert LOCKED not in text_of(page)
     aid = started.assignments["rand36"]
     assert not dom(started.client.get(item_url(aid, 4))).xpath("//fieldset[@disabled]")
+
+
+def test_the_locked_pages_say_how_to_reach_the_study_team(started, session):
+    site = started.participant.site
+    site.contact_name = "Lupus study nurses"
+    site.contact_phone = "+44 20 7946 0321"
+    site.contact_email = "lupus-team@example.org"
+    _lock_baseline(session, started)
+    aid = started.assignments["rand36"]
+    for url in ("/home", item_url(aid, 2), f"/a/{aid}/review"):
+        page = dom(started.client.get(url))
+        blocks = page.xpath(f"//section[{cls('team-contact')}]")
+        assert len(blocks) == 1, url  # once per page, however many cards
+        assert "Lupus study nurses" in text_of(blocks[0])
+        assert blocks[0].xpath(".//a/@href") == [
+            "tel:+442079460321",
+            "mailto:lupus-team@example.org",
+        ]

@@ -374,6 +374,13 @@ RECIPES: dict[str, Callable[[Ctx], list[Attempt]]] = {
     "staff.mark_not_done": _not_done,
     "staff.enter_paper": _paper,
     "staff.correct_answer": _correct,
+    # The hash chain is the whole database's: audit readers of every site.
+    # It only appends an audit.verify event (outside the fingerprint).
+    "staff.verify_audit": lambda ctx: [
+        Attempt(
+            "verify the audit trail", _study("/audit/verify"), {}, "*", effective=False
+        )
+    ],
     "staff.download_export": lambda ctx: [
         Attempt(
             f"export {code}",

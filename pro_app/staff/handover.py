@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import segno
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, ngettext
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -219,13 +218,18 @@ def remind_now(study_code: str, participant_id: int) -> Any:
         return _back(participant)
     channels = ", ".join(r.channel for r in result.rows)
     if result.due_at > now:
-        local = result.due_at.astimezone(ZoneInfo(participant.timezone))
         flash(
             _(
                 "Reminder queued (%(channels)s). It is quiet hours for the "
                 "participant: it will be sent at %(at)s their time.",
                 channels=channels,
-                at=format_datetime(local, "short", rebase=False),
+                # Their wall clock, labelled, never a bare 12/3/26.
+                at=times.local_text(
+                    result.due_at,
+                    participant.timezone,
+                    str(get_locale() or current_app.config["DEFAULT_LOCALE"]),
+                    seconds=False,
+                ),
             ),
             "ok",
         )

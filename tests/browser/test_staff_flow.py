@@ -128,7 +128,7 @@ def test_enrol_hand_over_answer_and_see_it_on_the_dashboard(
     mobile = phone.new_page()
     mobile.goto(link)
     assert path_of(mobile) == "/home"
-    card = mobile.locator("a.card").filter(has_text="PROMIS Global Health")
+    card = mobile.locator("a.card").filter(has_text="PROMIS Scale v1.2 - Global Health")
     expect(card).to_have_count(1)
     assignment_id = int(re.search(r"/a/(\d+)/", card.get_attribute("href")).group(1))
     start(mobile, assignment_id)

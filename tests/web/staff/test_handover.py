@@ -287,6 +287,12 @@ def test_remind_now_waits_for_the_end_of_quiet_hours(app, client, session):
         _post(client, participant, "/remind")
         page = client.get(_url(participant)).get_data(as_text=True)
     assert "It is quiet hours for the participant" in page
+    # Their wall clock, labelled, with the month in letters, never 12/3/26.
+    tomorrow = date.today() + timedelta(days=1)
+    assert (
+        f"{tomorrow:%b} {tomorrow.day}, {tomorrow.year}, 08:00 UTC their time" in page
+    )
+    assert not re.search(r"\b\d{1,2}/\d{1,2}/\d{2}\b", page)
     session.expire_all()
     row = session.scalar(select(Outbox).where(Outbox.kind == "reminder_s1"))
     assert row.due_at == datetime.combine(

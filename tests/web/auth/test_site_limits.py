@@ -215,7 +215,9 @@ def test_an_all_sites_monitor_who_coordinates_one_site_coordinates_only_there(
     assert f'value="{south.site_id}"' not in enrol
     # And at site 01 the coordinator acts.
     north_page = f"{base}/{north.participant_id}"
-    assert _post(client, north_page, f"{north_page}/link", {}).status_code == 200
+    handed = _post(client, north_page, f"{north_page}/link", {})
+    assert handed.status_code == 302  # to the page that shows the link once
+    assert client.get(handed.headers["Location"]).status_code == 200
 
 
 def test_an_account_administrator_cannot_remove_their_own_study_admin_role(

@@ -17,18 +17,16 @@ TRANSLATIONS = ROOT / "translations"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 # Plural forms each catalogue's header must declare, and the form each count
-# must pick. Russian and Arabic follow CLDR as the Babel pinned in
-# requirements-test.txt has it (Arabic: 0 zero, 1 one, 2 two, 3-10 few, 11-99 many,
-# 100-102 other, by n % 100). Spanish and Hebrew keep the gettext two-form rule
-# (n != 1) that Babel up to 2.18 gave them, which every message here fits: Babel
-# 2.19's CLDR rules add a third form (Spanish whole millions, Hebrew exactly two)
-# that would need a third wording of every plural message. The rules are kept here
-# so a header cannot change meaning unseen, and the header test checks the
-# installed Babel is the pinned one.
-PLURAL_FORMS = {"es": 2, "he": 2, "ar": 6, "ru": 3}
+# must pick: CLDR's rules as the Babel pinned in requirements-test.txt has them
+# (the headers are regenerated from it). Spanish: 1 one, whole millions many,
+# else other; Hebrew: 1 one, 2 two, else other; Russian by n % 10 and n % 100;
+# Arabic: 0 zero, 1 one, 2 two, 3-10 few, 11-99 many, 100-102 other, by n % 100.
+# The rules are kept here as well, so a header cannot change meaning unseen
+# (a new Babel with other rules fails here and names itself).
+PLURAL_FORMS = {"es": 3, "he": 3, "ar": 6, "ru": 3}
 PLURAL_RULES = {
-    "es": lambda n: int(n != 1),
-    "he": lambda n: int(n != 1),
+    "es": lambda n: 0 if n == 1 else 1 if n != 0 and n % 1_000_000 == 0 else 2,
+    "he": lambda n: 0 if n == 1 else 1 if n == 2 else 2,
     "ru": lambda n: (
         0
         if n % 10 == 1 and n % 100 != 11
@@ -41,7 +39,6 @@ PLURAL_RULES = {
     ),
 }
 LOCALES = sorted(PLURAL_FORMS)
-TWO_FORMS_NOT_CLDR = {"es", "he"}
 LOCK = ROOT / "requirements-test.txt"
 
 
@@ -108,17 +105,16 @@ def test_headers(catalogue: Catalog) -> None:
     assert header["Language"] == locale
     assert catalogue.num_plurals == PLURAL_FORMS[locale]
     # Compared by what the expression chooses, not how it is spelled.
-    counts = range(1001)
+    counts = [*range(1001), 1_000_000, 2_000_000, 1_000_001]
     ours = _plural_function(catalogue.plural_expr)
     rule = PLURAL_RULES[locale]
     assert [ours(n) for n in counts] == [rule(n) for n in counts]
-    if locale not in TWO_FORMS_NOT_CLDR:
-        cldr = get_plural(locale)
-        theirs = _plural_function(cldr.plural_expr)
-        assert (catalogue.num_plurals, [ours(n) for n in counts]) == (
-            cldr.num_plurals,
-            [theirs(n) for n in counts],
-        ), f"{locale}: the header differs from Babel {pinned}: {cldr.plural_forms}"
+    cldr = get_plural(locale)
+    theirs = _plural_function(cldr.plural_expr)
+    assert (catalogue.num_plurals, [ours(n) for n in counts]) == (
+        cldr.num_plurals,
+        [theirs(n) for n in counts],
+    ), f"{locale}: the header differs from Babel {pinned}: {cldr.plural_forms}"
 
 
 def _plural_function(expr: str):

@@ -60,6 +60,14 @@ def _link_url(raw: str) -> str:
     return f"{base.rstrip('/')}/p/{raw}"
 
 
+def _not_active(participant: Participant) -> Any | None:
+    """A redirect with the reason when the participant cannot get a link."""
+    if participant.status is ParticipantStatus.ACTIVE:
+        return None
+    flash(_("Only an active participant can get a personal link."), "error")
+    return _back(participant)
+
+
 def _show(participant: Participant, token_id: int) -> Any:
     return redirect(
         url_for(
@@ -75,9 +83,8 @@ def _show(participant: Participant, token_id: int) -> Any:
 @requires(Permission.HANDOVER)
 def issue_link(study_code: str, participant_id: int) -> Any:
     participant = participant_or_404(participant_id)
-    if participant.status is not ParticipantStatus.ACTIVE:
-        flash(_("Only an active participant can get a personal link."), "error")
-        return _back(participant)
+    if refused := _not_active(participant):
+        return refused
     token = links.hand_over(
         db.session,
         participant,
@@ -132,9 +139,8 @@ def show_link(study_code: str, participant_id: int, token_id: int) -> Any:
 @requires(Permission.HANDOVER)
 def replace_link(study_code: str, participant_id: int) -> Any:
     participant = participant_or_404(participant_id)
-    if participant.status is not ParticipantStatus.ACTIVE:
-        flash(_("Only an active participant can get a personal link."), "error")
-        return _back(participant)
+    if refused := _not_active(participant):
+        return refused
     form = ReasonForm(prefix="replace")
     if not form.validate_on_submit():
         flash(_("A reason is needed to replace the personal link."), "error")

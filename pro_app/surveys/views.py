@@ -87,7 +87,7 @@ def _too_many_failures() -> bool:
 
 
 class RenewLinkForm(FlaskForm):
-    """"Send me a new link": the dead link's token, nothing typed."""
+    """ "Send me a new link": the dead link's token, nothing typed."""
 
     token = HiddenField(validators=[DataRequired(), Length(max=128)])
 

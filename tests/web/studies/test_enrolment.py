@@ -6,8 +6,8 @@ from sqlalchemy import select, text
 
 from pro_app.audit.models import AuditEvent
 from pro_app.participants.contact import Contact, contact_for, opt_out, set_contact
-from pro_app.participants.models import AccessToken, ParticipantStatus
 from pro_app.participants.links import redeem_link
+from pro_app.participants.models import AccessToken, ParticipantStatus
 from pro_app.studies.enrolment import (
     ScheduleError,
     change_timezone,

@@ -76,6 +76,8 @@ class SubmissionRecord:
     # Who entered a paper or interview form (``staff:<id>``) and their name.
     entered_by: str | None = None
     entered_by_name: str | None = None
+    # The visit is the protocol's baseline (``baseline = true``).
+    baseline: bool = False
 
     @property
     def corrected(self) -> bool:
@@ -303,6 +305,8 @@ class ExportPlan:
     filters: ExportFilters
     instruments: tuple[Instrument, ...]
     generated_at: datetime
+    # The code of the protocol's baseline timepoint, if the protocol names one.
+    baseline_timepoint: str | None = None
 
     def layout(self, instrument_id: str, version: str) -> InstrumentLayout | None:
         """Return the layout of an instrument version in scope, if any."""

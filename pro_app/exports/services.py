@@ -93,6 +93,9 @@ def plan_export(
         filters=filters,
         instruments=instruments,
         generated_at=now or utcnow(),
+        baseline_timepoint=next(
+            (t.code for t in study.timepoints if t.is_baseline), None
+        ),
     )
 
 
@@ -195,6 +198,7 @@ _CONTEXT = (
         Participant.timezone,
         Submission.administered_on,
         Submission.entered_by,
+        Timepoint.is_baseline,
     )
     .join(Assignment, Submission.assignment_id == Assignment.id)
     .join(Participant, Assignment.participant_id == Participant.id)
@@ -355,6 +359,7 @@ def _read_batch(
             administered_on=row[14],
             entered_by=row[15],
             entered_by_name=names.get(row[15]),
+            baseline=bool(row[16]),
         )
     return records
 

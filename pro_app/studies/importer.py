@@ -243,6 +243,7 @@ def _sync_timepoints(
             "day_offset": spec.day_offset,
             "window_before": spec.window_before,
             "window_after": spec.window_after,
+            "is_baseline": spec.baseline,
         }
         if tp is None:
             tp = Timepoint(study=study, code=spec.code, position=position, **values)

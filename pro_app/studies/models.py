@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pro_app.dbtypes import UTCDateTime, str_enum, utcnow
@@ -79,6 +79,8 @@ class Timepoint(db.Model):
     day_offset: Mapped[int]
     window_before: Mapped[int] = mapped_column(default=0)
     window_after: Mapped[int] = mapped_column(default=0)
+    # The protocol's baseline visit (``baseline = true``; at most one a study).
+    is_baseline: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Set when an amendment drops the timepoint: it generates nothing more, but
     # stays for the assignments already answered against it.
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

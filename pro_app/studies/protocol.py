@@ -87,6 +87,9 @@ class TimepointDef:
     window_after: int
     instruments: tuple[tuple[str, str], ...]
     reminders: ReminderPlan | None = None
+    # The protocol's baseline visit (at most one): SDTM QSBLFL and the
+    # change-from-baseline columns of the exports refer to it.
+    baseline: bool = False
 
 
 @dataclass(frozen=True)
@@ -316,12 +319,15 @@ def _timepoints(doc: _Table, catalog: Catalog | None) -> tuple[TimepointDef, ...
         t = _Table(doc.path, entry, f"timepoints[{index}]")
         t.keys(
             ("code", "label", "day_offset", "instruments"),
-            ("window_before", "window_after", "reminders"),
+            ("window_before", "window_after", "reminders", "baseline"),
         )
         code = t.text("code", _CODE)
         if any(tp.code == code for tp in out):
             t.fail("code", f"timepoint {code!r} is declared twice")
         plan = _reminders(t.child("reminders")) if "reminders" in entry else None
+        baseline = t.get("baseline", bool, False)
+        if baseline and any(tp.baseline for tp in out):
+            t.fail("baseline", "only one timepoint can be the baseline")
         out.append(
             TimepointDef(
                 code=code,
@@ -331,6 +337,7 @@ def _timepoints(doc: _Table, catalog: Catalog | None) -> tuple[TimepointDef, ...
                 window_after=t.days("window_after"),
                 instruments=_instruments(t, catalog),
                 reminders=plan,
+                baseline=baseline,
             )
         )
     return tuple(out)

@@ -49,6 +49,7 @@ def create_study(
             day_offset=spec.day_offset,
             window_before=spec.window_before,
             window_after=spec.window_after,
+            is_baseline=spec.baseline,
         )
         session.add(tp)
         for order, (instrument_id, version) in enumerate(spec.instruments, start=1):

@@ -65,6 +65,26 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+def _body_in_memory(app: Any) -> Any:
+    """Read each response whole and close it before the server writes a byte.
+
+    A browser that drops a connection (a favicon it no longer wants) can make
+    werkzeug's request handler fail before it closes a file response, and the
+    open file then surfaces in whichever test runs next as an unraisable
+    ResourceWarning. Bodies here are small, so holding them costs nothing.
+    """
+
+    def serve(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return serve
+
+
 def compile_translations(source: Path, target: Path) -> Path:
     """Compile every ``<locale>/LC_MESSAGES/messages.po`` under ``source``."""
     for po_path in sorted(source.glob("*/LC_MESSAGES/messages.po")):
@@ -177,7 +197,11 @@ def live_app(tmp_dir: Path) -> Iterator[LiveApp]:
         db.create_all()
         engine = db.engine
     server = make_server(
-        LOCAL_HOST, 0, app, threaded=True, request_handler=_QuietHandler
+        LOCAL_HOST,
+        0,
+        _body_in_memory(app),
+        threaded=True,
+        request_handler=_QuietHandler,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -381,3 +381,18 @@ def test_a_contact_removed_from_the_file_is_removed_from_the_site(session, catal
         "contact_email 'study-team@example.org' -> None"
     ]
     assert session.scalar(select(Site)).team_contact is None
+
+
+def test_the_baseline_visit_follows_the_protocol_file(session, catalog):
+    import_protocol(session, make_protocol(catalog), actor="staff:1")
+    baseline = session.scalars(select(Timepoint.code).where(Timepoint.is_baseline))
+    assert list(baseline) == ["BL"]
+
+    doc = protocol_doc()
+    doc["timepoints"][0]["baseline"] = False
+    doc["timepoints"][1]["baseline"] = True
+    report = import_protocol(session, make_protocol(catalog, doc), actor="staff:1")
+    assert "timepoint BL: is_baseline True -> False" in report.study_changes
+    assert "timepoint W4: is_baseline False -> True" in report.study_changes
+    baseline = session.scalars(select(Timepoint.code).where(Timepoint.is_baseline))
+    assert list(baseline) == ["W4"]

@@ -34,8 +34,9 @@ from sqlalchemy import event, func, insert, select  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from pro_app.app import create_app  # noqa: E402
+from pro_app.auth.grants import grant_role  # noqa: E402
 from pro_app.auth.models import Role  # noqa: E402
-from pro_app.auth.services import create_user, grant_role  # noqa: E402
+from pro_app.auth.services import create_user  # noqa: E402
 from pro_app.extensions import db  # noqa: E402
 from pro_app.notify.models import Outbox  # noqa: E402
 from pro_app.participants.models import Participant  # noqa: E402
@@ -115,10 +116,17 @@ def build(session: Any, people: int, now: datetime) -> str:
             failed.append(pid)
     for start in range(0, len(rows), 5000):
         session.execute(insert(Assignment), rows[start : start + 5000])
+    # Each failed invitation belongs to the participant's first assignment and
+    # to the window it opened (the outbox is unique per assignment, kind,
+    # channel and window).
     first = {
-        pid: aid
-        for pid, aid in session.execute(
-            select(Assignment.participant_id, func.min(Assignment.id))
+        pid: (aid, opens_at)
+        for pid, aid, opens_at in session.execute(
+            select(
+                Assignment.participant_id,
+                func.min(Assignment.id),
+                func.min(Assignment.opens_at),
+            )
             .where(Assignment.participant_id.in_(failed))
             .group_by(Assignment.participant_id)
         )
@@ -128,7 +136,8 @@ def build(session: Any, people: int, now: datetime) -> str:
         [
             {
                 "participant_id": pid,
-                "assignment_id": first[pid],
+                "assignment_id": first[pid][0],
+                "window_opens_at": first[pid][1],
                 "channel": "email",
                 "kind": "invitation",
                 "due_at": now - timedelta(days=2),
@@ -143,7 +152,7 @@ def build(session: Any, people: int, now: datetime) -> str:
     user = create_user(
         session, email=EMAIL, name="Bench", password=PASSWORD, actor="system:bench"
     )
-    grant_role(session, user, study, Role.ADMIN, actor="system:bench")
+    grant_role(session, user, study, Role.ADMIN, actor="system:bench", granted_by=None)
     return study.code
 
 

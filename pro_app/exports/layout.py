@@ -78,6 +78,11 @@ class SubmissionRecord:
     entered_by_name: str | None = None
     # The visit is the protocol's baseline (``baseline = true``).
     baseline: bool = False
+    # The site's name (``site`` is its code).
+    site_name: str | None = None
+    # Staff names of the ``staff:<id>`` actors in ``audit`` (read with it;
+    # shared by the records of a batch, so it may name others' actors too).
+    audit_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def corrected(self) -> bool:

@@ -199,6 +199,7 @@ _CONTEXT = (
         Submission.administered_on,
         Submission.entered_by,
         Timepoint.is_baseline,
+        Site.name,
     )
     .join(Assignment, Submission.assignment_id == Assignment.id)
     .join(Participant, Assignment.participant_id == Participant.id)
@@ -336,6 +337,8 @@ def _read_batch(
     records = {}
     rows = connection.execute(_CONTEXT, params).all()
     names = actor_names(session, [row[15] for row in rows if row[15]])
+    writers = {actor for found in audit.values() for actor, _at, _why in found.values()}
+    audit_names = actor_names(session, sorted(writers)) if writers else {}
     for row in rows:
         sid = row[0]
         records[sid] = SubmissionRecord(
@@ -360,6 +363,8 @@ def _read_batch(
             entered_by=row[15],
             entered_by_name=names.get(row[15]),
             baseline=bool(row[16]),
+            site_name=row[17],
+            audit_names=audit_names,
         )
     return records
 

@@ -1,6 +1,12 @@
 """Time every export format on a large study, with peak memory.
 
 Run: .venv/bin/python benchmarks/export.py [--participants N] [--formats ...]
+     [--database-url URL]
+
+On PostgreSQL (``--database-url postgresql+psycopg://...``, e.g. inside
+``pg_virtualenv``), it also times ``psql``'s ``\\copy`` of the same join as
+``csv-long`` (one row per current answer with its submission's context), the
+floor any export from that database can reach.
 
 Builds a temporary SQLite file with one study of N participants (default
 10,000) x 6 timepoints x the three instruments (RAND-36, PROMIS-29, PROMIS
@@ -10,7 +16,8 @@ executemany. Then, for each format, runs the real command,
 ``flask export --study BENCH --format F --out DIR``, in a fresh process, and
 reports its wall time, the resident memory before it, its peak resident
 memory (VmHWM, reset after the app's start-up) and the size of what it
-wrote. It prints figures only; it asserts nothing.
+wrote, and each format's time as a multiple of ``csv-long``'s. It prints
+figures only; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy import Connection, func, insert, select  # noqa: E402
+from sqlalchemy import Connection, func, insert, make_url, select  # noqa: E402
 
 from pro_app.app import create_app  # noqa: E402
 from pro_app.catalog import Instrument  # noqa: E402
@@ -184,6 +191,46 @@ def build(conn: Connection, people: int, catalog: Any) -> None:
         _flush(conn, table, batch)
 
 
+# The rows of ``csv-long`` as one SQL query: every current answer of a
+# completed submission with its context, in the export's order.
+COPY_QUERY = (
+    "SELECT si.code, p.subject_id, t.code, s.instrument_id, s.instrument_version,"
+    " s.language, s.mode, a.item_id, a.code, s.completed_at, s.administered_on"
+    " FROM answers a JOIN submissions s ON s.id = a.submission_id"
+    " JOIN assignments g ON g.id = s.assignment_id"
+    " JOIN participants p ON p.id = g.participant_id"
+    " JOIN sites si ON si.id = p.site_id JOIN timepoints t ON t.id = g.timepoint_id"
+    " WHERE s.status = 'completed' AND a.replaced_at IS NULL"
+    " ORDER BY p.subject_id, t.position, g.position, s.id"
+)
+
+
+def psql_copy(url: str, out: Path) -> float | None:
+    """Seconds ``psql`` takes to ``\\copy`` the csv-long join to a CSV file."""
+    psql = shutil.which("psql")
+    if psql is None:
+        return None
+    parts = make_url(url)
+    env = dict(os.environ)
+    for var, value in (
+        ("PGHOST", parts.host),
+        ("PGPORT", parts.port),
+        ("PGUSER", parts.username),
+        ("PGPASSWORD", parts.password),
+        ("PGDATABASE", parts.database),
+    ):
+        if value:
+            env[var] = str(value)
+    command = f"\\copy ({COPY_QUERY}) TO '{out}' WITH (FORMAT csv, HEADER)"
+    started = time.perf_counter()
+    subprocess.run(  # noqa: S603 - our own command line
+        [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", command],
+        env=env,
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
 def run_format(fmt: str, env: dict[str, str], out: Path) -> dict[str, float]:
     """Run ``flask export`` in a fresh process (see ``child``); its figures."""
     command = [sys.executable, __file__, "--child", fmt, "--out", str(out)]
@@ -242,6 +289,10 @@ def main() -> None:
     # FHIR Bundle and NDJSON).
     parser.add_argument("--formats", nargs="+", default=list(FORMATS))
     parser.add_argument("--keep", action="store_true", help="Keep the database.")
+    parser.add_argument(
+        "--database-url",
+        help="Benchmark on this (empty) database instead of a new SQLite file.",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -249,7 +300,8 @@ def main() -> None:
         child(args.child, args.out)
         return
     tmp = Path(tempfile.mkdtemp(prefix="pro-bench-export-"))
-    url = f"sqlite:///{tmp / 'bench.sqlite'}"
+    url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
+    sqlite = url.startswith("sqlite")
     app = create_app(
         {
             "TESTING": True,
@@ -273,7 +325,11 @@ def main() -> None:
         f"built {args.participants} participants x {tps // studies} timepoints: "
         f"{answers:,} answers, {scores:,} scores in "
         f"{time.perf_counter() - started:.0f} s "
-        f"({_size(tmp / 'bench.sqlite') / 2**20:.0f} MiB database)"
+        + (
+            f"({_size(tmp / 'bench.sqlite') / 2**20:.0f} MiB database)"
+            if sqlite
+            else ""
+        )
     )
     env = dict(os.environ)
     env.update(
@@ -282,12 +338,20 @@ def main() -> None:
         PRO_DATA_KEY=Fernet.generate_key().decode(),
         PRO_INSTANCE_PATH=str(tmp),
     )
-    print("format     seconds  RSS before  peak RSS  (start-up peak)   output")
-    for fmt in args.formats:
+    print(
+        "format       seconds  x csv-long  RSS before  peak RSS  (start-up peak)"
+        "   output"
+    )
+    # csv-long first: every other format is measured against it.
+    formats = sorted(args.formats, key=lambda name: name != "csv-long")
+    base: float | None = None
+    for fmt in formats:
         out = tmp / f"out-{fmt}"
         f = run_format(fmt, env, out)
+        base = f["seconds"] if fmt == "csv-long" else base
+        ratio = f"{f['seconds'] / base:9.2f}x" if base else " " * 10
         print(
-            f"{fmt:<10} {f['seconds']:7.1f} {f['rss_before']:7.0f} MiB "
+            f"{fmt:<12} {f['seconds']:7.1f} {ratio} {f['rss_before']:7.0f} MiB "
             f"{f['export_peak']:5.0f} MiB  ({f['startup_peak']:4.0f} MiB) "
             f"{_size(out) / 2**20:8.0f} MiB"
         )
@@ -295,6 +359,16 @@ def main() -> None:
             shutil.rmtree(out)
         else:
             out.unlink()
+    if not sqlite:
+        copied = psql_copy(url, tmp / "copy.csv")
+        if copied is None:
+            print("psql \\copy      (psql not found)")
+        else:
+            against = f"csv-long is {base / copied:.2f}x of it" if base else ""
+            print(f"psql \\copy  {copied:7.1f}   {against}")
+        if not args.keep:
+            with app.app_context():
+                db.drop_all()
     if args.keep:
         print(f"kept {tmp}")
     else:

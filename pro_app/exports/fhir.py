@@ -1,8 +1,10 @@
 """``fhir``/``fhir-ndjson``: HL7 FHIR R4 (4.0.1) resources, as a Bundle or NDJSON.
 
 A ``Questionnaire`` per instrument version in scope, a ``QuestionnaireResponse``
-per completed submission and an ``Observation`` per current score (its SE a
-component, ``derivedFrom`` the response). Both files are streamed: each
+per completed submission (how it was answered in the core ``completionMode``
+extension, who entered a paper or interview form as its ``author``) and an
+``Observation`` per current score (its SE a component, ``derivedFrom`` the
+response). Both files are streamed: each
 resource is one JSON object, written as its record arrives.
 
 Codes use the app's own systems (``SYSTEM_BASE``); where the instrument's
@@ -40,6 +42,21 @@ SURVEY = {
 }
 ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 UCUM = "http://unitsofmeasure.org"
+# How the answers were given: the R4 core extension on QuestionnaireResponse
+# (hl7.org/fhir/R4/extension-questionnaireresponse-completionmode.html), a
+# CodeableConcept bound (required) to ValueSet questionnaireresponse-mode,
+# whose three codes are v3 ParticipationMode ELECTRONIC "electronic data",
+# VERBAL "verbal" and WRITTEN "written".
+COMPLETION_MODE = (
+    "http://hl7.org/fhir/StructureDefinition/questionnaireresponse-completionMode"
+)
+PARTICIPATION_MODE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
+#: The app's modes (``Submission.mode``) as ParticipationMode codes.
+MODE_CODES = {
+    "self": ("ELECTRONIC", "electronic data"),
+    "paper": ("WRITTEN", "written"),
+    "interview": ("VERBAL", "verbal"),
+}
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, SYSTEM_BASE)
 
 
@@ -111,6 +128,17 @@ def authored(record: SubmissionRecord) -> str:
     return record.collected_on().isoformat()
 
 
+def completion_mode(mode: str) -> dict[str, Any]:
+    """The completionMode extension of a response: the ParticipationMode code,
+    the app's own word (self, paper, interview) as its text."""
+    code, display = MODE_CODES[mode]
+    coding = {"system": PARTICIPATION_MODE, "code": code, "display": display}
+    return {
+        "url": COMPLETION_MODE,
+        "valueCodeableConcept": {"coding": [coding], "text": mode},
+    }
+
+
 class Resources:
     """Builds the resources of a record; references say how to point at one."""
 
@@ -161,6 +189,7 @@ class Resources:
         return {
             "resourceType": "QuestionnaireResponse",
             "id": resource_id(self.plan.study, "QR", record.submission_id),
+            "extension": [completion_mode(record.mode)],
             "questionnaire": f"{canonical(record.instrument)}|{record.version}",
             "status": "completed",
             "subject": self.subject(record),

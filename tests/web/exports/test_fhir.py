@@ -1,5 +1,6 @@
-"""The FHIR export parsed with the ``fhir.resources`` R4 (4.0.1) models and
-compared value by value with the database."""
+"""The FHIR export validated against the official FHIR R4 JSON Schema, parsed
+with the ``fhir.resources`` R4 (4.0.1) models and compared value by value with
+the database."""
 
 from __future__ import annotations
 
@@ -12,10 +13,22 @@ from fhir.resources.observation import Observation
 from fhir.resources.questionnaire import Questionnaire
 from fhir.resources.questionnaireresponse import QuestionnaireResponse
 
-from pro_app.exports.fhir import canonical, loinc_codes, subject_system
+from pro_app.exports.fhir import (
+    COMPLETION_MODE,
+    PARTICIPATION_MODE,
+    canonical,
+    loinc_codes,
+    resource_id,
+    subject_system,
+)
 from pro_app.exports.loinc import LOINC_SYSTEM
 from pro_app.surveys.models import Submission
 from tests.web.exports.conftest import expected_answers, expected_scores
+from tests.web.exports.fhir_schema import (
+    assert_schema_valid,
+    plain_validator,
+    schema_errors,
+)
 
 MODELS = {
     "Questionnaire": Questionnaire,
@@ -61,6 +74,7 @@ def _check(resources: list[dict], world, session, *, bundle: bool) -> None:
         _check_loinc_in_questionnaire(q, instrument)
     # One response per completed submission; every answered item, by code.
     responses = {r["id"]: r for r in by_type["QuestionnaireResponse"]}
+    _check_modes(responses, world, session)
     seen = {}
     submissions = {}
     for response in responses.values():
@@ -119,6 +133,28 @@ def _check(resources: list[dict], world, session, *, bundle: bool) -> None:
     assert ("promis29", "physical_function") in coded
 
 
+#: Submission.mode -> v3 ParticipationMode (ValueSet questionnaireresponse-mode).
+WANT_MODE = {"self": "ELECTRONIC", "paper": "WRITTEN", "interview": "VERBAL"}
+
+
+def _check_modes(responses: dict, world, session) -> None:
+    """Every response says how it was answered: completionMode, by its mode."""
+    modes = {}
+    for sid in world.submissions:
+        mode = session.get(Submission, sid).mode.value
+        modes[resource_id("TEST-1", "QR", sid)] = mode
+    assert set(responses) == set(modes)
+    assert set(modes.values()) == {"self", "paper"}
+    for rid, response in responses.items():
+        (extension,) = response["extension"]
+        assert extension["url"] == COMPLETION_MODE
+        concept = extension["valueCodeableConcept"]
+        assert concept["text"] == modes[rid]
+        (coding,) = concept["coding"]
+        assert coding["system"] == PARTICIPATION_MODE
+        assert coding["code"] == WANT_MODE[modes[rid]]
+
+
 def _authored(administered_on, completed_at) -> str:
     """When answered: the day of a paper form, the UTC instant of an online one."""
     if administered_on is not None:
@@ -147,6 +183,7 @@ def test_bundle_parses_as_r4_and_matches_the_database(app, world, session, tmp_p
     raw = json.loads((out).read_text(encoding="utf-8"))
     assert raw["resourceType"] == "Bundle"
     assert raw["type"] == "collection"
+    assert_schema_valid(raw)  # the official FHIR R4 JSON Schema
     Bundle(raw, strict=True)  # the whole Bundle validates too
     urls = [e["fullUrl"] for e in raw["entry"]]
     assert len(set(urls)) == len(urls)
@@ -171,12 +208,60 @@ def test_ndjson_files_parse_and_match_the_database(app, world, session, tmp_path
         for line in (out / name).read_text(encoding="utf-8").splitlines():
             resource = json.loads(line)
             assert resource["resourceType"] == kind
+            assert_schema_valid(resource)
             resources.append(resource)
     ids = {r["id"] for r in resources if r["resourceType"] == "QuestionnaireResponse"}
     for r in resources:
         for ref in r.get("derivedFrom", []):
             assert ref["reference"].removeprefix("QuestionnaireResponse/") in ids
     _check(resources, world, session, bundle=False)
+
+
+def test_the_schema_refuses_a_broken_export(app, world, tmp_path):
+    """The schema reader used above does reject what R4 does not allow."""
+    raw = json.loads(_export(app, tmp_path, "fhir").read_text(encoding="utf-8"))
+    entries = raw["entry"]
+    response = next(
+        e["resource"]
+        for e in entries
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    )
+    for key, value in (
+        ("status", "done"),  # not a QuestionnaireResponse status code
+        ("authored", "25/11/2026"),  # not an R4 dateTime
+        ("mode", "paper"),  # not an element of QuestionnaireResponse
+    ):
+        broken = response | {key: value}
+        assert schema_errors(broken), key
+        whole = raw | {"entry": [*entries, {"fullUrl": "urn:x", "resource": broken}]}
+        assert schema_errors(whole), key
+
+
+def test_discriminated_one_of_agrees_with_plain_one_of():
+    """Checking a resource against its own type's definition (the schema's
+    discriminator) gives the verdict of trying every ``oneOf`` branch."""
+    good = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "authored": "2026-11-25",
+        "author": {"type": "Practitioner", "display": "A. Coordinator"},
+    }
+    cases = [
+        good,
+        good | {"status": "done"},
+        good | {"resourceType": "NoSuchResource"},
+        {"status": "completed"},
+        {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": good}]},
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": good | {"authored": "25/11/2026"}}],
+        },
+    ]
+    plain = plain_validator()
+    verdicts = [not schema_errors(case) for case in cases]
+    assert verdicts == [not schema_errors(case, plain) for case in cases]
+    assert verdicts == [True, False, False, False, True, False]
 
 
 def test_a_malformed_resource_is_refused_by_the_reader():

@@ -18,13 +18,16 @@ Parameters (all read from the ``[[scales]]`` table):
   items before summing (SF-36 v1). When every item shares one range this gives
   exactly the mean of the answered items, so the value is the same either way;
   the flag also makes ``raw`` the manual's imputed raw sum.
+
+The arithmetic is exact (``Fraction``); ``scored`` rounds the result once by the
+precision rule (``precision.py``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from pro_app.catalog import Instrument, Scale
@@ -40,6 +43,7 @@ from pro_app.scoring.params import (
     table,
     threshold,
 )
+from pro_app.scoring.precision import exact
 from pro_app.scoring.result import ScaleScore, not_scorable, scored
 
 KEYS = (
@@ -204,22 +208,22 @@ def score(spec: AverageSpec, ctx: Context) -> ScaleScore:
             f"rule {rule!r} needs at least {needed}",
             n_answered=n_answered,
         )
-    lowest, highest = spec.precode_range or (0.0, 100.0)
+    lowest, highest = (exact(b) for b in spec.precode_range or (0, 100))
     if spec.person_mean:
         # SF-36 v1: each missing item takes the mean of the answered items, then
         # the raw sum is transformed to 0-100 (Ware et al. 1993, scoring chapter).
-        total = math.fsum(values)
+        total = sum(values, Fraction(0))
         raw = total + (n_items - n_answered) * total / n_answered
         value = (raw - n_items * lowest) / (n_items * (highest - lowest)) * 100
         return scored(scale, value, raw=raw, n_answered=n_answered)
     # RAND: the mean of the answered items' 0-100 values (RAND scoring, step 2).
-    value = math.fsum((v - lowest) / (highest - lowest) * 100 for v in values)
+    value = sum(((v - lowest) / (highest - lowest) * 100 for v in values), Fraction(0))
     return scored(scale, value / n_answered, n_answered=n_answered)
 
 
 def _value(spec: AverageSpec, item_id: str, code: int,
-           answers: Mapping[str, int | None]) -> float:  # fmt: skip
+           answers: Mapping[str, int | None]) -> Fraction:  # fmt: skip
     conditional = spec.conditional.get(item_id)
     if conditional is None:
-        return spec.tables[item_id][code]
-    return conditional.tables[answers[conditional.if_item]][code]
+        return exact(spec.tables[item_id][code])
+    return exact(conditional.tables[answers[conditional.if_item]][code])

@@ -8,16 +8,21 @@ SF-36 v1 PCS/MCS algorithm of Ware, Kosinski & Keller (1994).
 Parameters: ``scales`` (input scale ids), ``means``, ``sds`` and ``coefficients``
 (tables keyed by those ids), ``source`` (the cited norms), optional ``constant``
 and ``multiplier``. The scale's ``items`` must be the items of its inputs.
+
+The sum is computed exactly (``Fraction``) from the inputs' exact values and the
+published figures as written in the instrument file, then rounded once by the
+precision rule (``precision.py``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 from pro_app.catalog import Instrument, Scale
 from pro_app.scoring.params import Context, Where, array, number, table, text
+from pro_app.scoring.precision import COMPOSITE_RAW_DECIMALS, exact
 from pro_app.scoring.result import OK, ScaleScore, not_scorable, scored
 
 
@@ -89,9 +94,22 @@ def score(spec: CompositeSpec, ctx: Context) -> ScaleScore:
             f"input scale(s) not scorable: {', '.join(missing)}",
             n_answered=n_answered,
         )
-    aggregate = math.fsum(
-        spec.coefficients[s] * (result.value - spec.means[s]) / spec.sds[s]
-        for s, result in inputs.items()
-    )
-    value = spec.constant + spec.multiplier * aggregate
-    return scored(scale, value, raw=aggregate, n_answered=n_answered)
+    aggregate = sum(
+        (
+            exact(spec.coefficients[s]) * (_exact(result) - exact(spec.means[s]))
+            / exact(spec.sds[s])
+            for s, result in inputs.items()
+        ),
+        Fraction(0),
+    )  # fmt: skip
+    value = exact(spec.constant) + exact(spec.multiplier) * aggregate
+    return scored(scale, value, raw=aggregate, n_answered=n_answered,
+                  raw_places=COMPOSITE_RAW_DECIMALS)  # fmt: skip
+
+
+def _exact(result: ScaleScore) -> Fraction:
+    # An input scored here carries its unrounded value; one built by hand (a
+    # test, a stored score) has only the rounded one.
+    if result.exact is not None:
+        return result.exact
+    return exact(result.value)  # type: ignore[arg-type]  # OK means a value

@@ -4,13 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from types import MappingProxyType
 
 from pro_app.catalog import Scale
+from pro_app.scoring.precision import DECIMALS, Number, exact, stored
 
-#: Name and version of the scoring code, stored with every score. Bump the number
-#: whenever a change to this package can change a stored value (docs/scoring.md).
-ALGORITHM_VERSION = "pro_app.scoring/1"
+#: Name and version of the scoring code. Bump the number whenever a change to
+#: this package can change a stored value (docs/scoring.md, "Algorithm version").
+ALGORITHM_VERSION = "pro_app.scoring/2"
+
+#: What each score stores as its algorithm: the version in which its method's
+#: stored values last changed, so ``flask scores recompute`` rewrites (and
+#: audits) only the scores that a new version changes.
+METHOD_VERSIONS: Mapping[str, str] = MappingProxyType(
+    {
+        # 2: computed exactly and stored rounded to 4 decimals (precision.py);
+        # version 1 stored binary floating-point results such as 56.99999999999999.
+        "recode_average": "pro_app.scoring/2",
+        "norm_composite": "pro_app.scoring/2",
+        # Table values and item values: exact already, unchanged since 1.
+        "sum_to_t": "pro_app.scoring/1",
+        "single_item": "pro_app.scoring/1",
+    }
+)
+
+
+def method_version(method: str) -> str:
+    """Return the algorithm version stored with a score of ``method``."""
+    return METHOD_VERSIONS.get(method, ALGORITHM_VERSION)
+
 
 OK = "ok"
 NOT_SCORABLE = "not_scorable"
@@ -22,7 +45,9 @@ class ScaleScore:
 
     ``value`` is the reported score (0-100, a T-score or an item's value), ``raw``
     the method's raw score where it has one, ``se`` the standard error where the
-    method's table gives one. ``reason`` says why a scale is not scorable.
+    method's table gives one, each rounded by the precision rule
+    (``precision.py``). ``reason`` says why a scale is not scorable. ``exact``
+    is the unrounded value, for composites built on this score; it is not stored.
     """
 
     scale_id: str
@@ -37,6 +62,7 @@ class ScaleScore:
     prorated: bool = False
     reason: str | None = None
     algorithm: str = ALGORITHM_VERSION
+    exact: Fraction | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -46,25 +72,28 @@ class ScaleScore:
 
 def scored(
     scale: Scale,
-    value: float,
+    value: Number,
     *,
     n_answered: int,
-    raw: float | None = None,
-    se: float | None = None,
+    raw: Number | None = None,
+    se: Number | None = None,
     prorated: bool = False,
+    raw_places: int = DECIMALS,
 ) -> ScaleScore:
-    """Return an ``ok`` score of a scale."""
+    """Return an ``ok`` score of a scale, its numbers rounded by the rule."""
     return ScaleScore(
         scale_id=scale.id,
         name=scale.name,
         method=scale.method,
         status=OK,
-        value=value,
-        raw=raw,
-        se=se,
+        value=stored(value),
+        raw=None if raw is None else stored(raw, raw_places),
+        se=None if se is None else stored(se),
         n_answered=n_answered,
         n_items=len(scale.items),
         prorated=prorated,
+        algorithm=method_version(scale.method),
+        exact=exact(value),
     )
 
 
@@ -81,6 +110,7 @@ def not_scorable(scale: Scale, reason: str, *, n_answered: int) -> ScaleScore:
         n_answered=n_answered,
         n_items=len(scale.items),
         reason=reason,
+        algorithm=method_version(scale.method),
     )
 
 

@@ -108,9 +108,13 @@ def score_answers(
     )
     for method, spec in plan(instrument):
         computed[spec.scale.id] = method.score(spec, ctx)
+    scales = tuple(computed[s.id] for s in instrument.scales)
+    # The version(s) the scales were scored with: one for every shipped
+    # instrument, whose methods changed together.
+    versions = sorted({s.algorithm for s in scales})
     return ScoreSet(
         instrument_id=instrument.id,
         instrument_version=instrument.version,
-        scales=tuple(computed[s.id] for s in instrument.scales),
-        algorithm=ALGORITHM_VERSION,
+        scales=scales,
+        algorithm=", ".join(versions) or ALGORITHM_VERSION,
     )

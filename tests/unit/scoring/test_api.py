@@ -60,7 +60,7 @@ def test_score_set_is_a_frozen_mapping_in_instrument_order():
     result = score_answers("rand36", ALL_ONE)
     assert isinstance(result, ScoreSet)
     assert (result.instrument_id, result.instrument_version) == ("rand36", "1.0")
-    assert result.algorithm == ALGORITHM_VERSION == "pro_app.scoring/1"
+    assert result.algorithm == ALGORITHM_VERSION == "pro_app.scoring/2"
     ids = [s.id for s in default_catalog().get("rand36").scales]
     assert list(result) == ids == [s.scale_id for s in result.scales]
     assert len(result) == 18
@@ -80,7 +80,7 @@ def test_scale_score_carries_what_is_stored():
     assert score == ScaleScore(
         scale_id="gh", name="General health", method="recode_average", status="ok",
         value=60.0, raw=None, se=None, n_answered=5, n_items=5, prorated=False,
-        reason=None, algorithm="pro_app.scoring/1",
+        reason=None, algorithm="pro_app.scoring/2",
     )  # fmt: skip
     assert score.ok
 

@@ -163,15 +163,16 @@ def test_all_best_and_all_worst():
     # MCS = 50 + 10 x (-0.22999 x 0.675957 - 0.12329 x 0.556285 - 0.09731 x 1.040293
     # - 0.01571 x 1.377657 + 0.23534 x 1.866150 + 0.26876 x 0.733025
     # + 0.43407 x 0.566362 + 0.48581 x 1.396737) = 62.136556.
-    assert best["pcs"].value == pytest.approx(57.872440, abs=1e-5)
-    assert best["mcs"].value == pytest.approx(62.136556, abs=1e-5)
+    # Stored rounded half-up to 4 decimals (docs/scoring.md, "Precision").
+    assert best["pcs"].value == 57.8724
+    assert best["mcs"].value == 62.1366
     # Every scale at 0: z = -mean / SD (PF -3.691828, RP -2.402532, BP -3.204407,
     # GH -3.580290, VT -2.925550, SF -3.735965, RE -2.461448, MH -4.155151), so
     # PCS = 50 + 10 x (0.42402 x -3.691828 + ... - 0.22069 x -4.155151) = 20.136024
     # and MCS = 50 + 10 x (-0.22999 x -3.691828 + ... + 0.48581 x -4.155151)
     # = 17.337274.
-    assert worst["pcs"].value == pytest.approx(20.136024, abs=1e-5)
-    assert worst["mcs"].value == pytest.approx(17.337274, abs=1e-5)
+    assert worst["pcs"].value == 20.136
+    assert worst["mcs"].value == 17.3373
 
 
 MIDDLE = {
@@ -189,8 +190,8 @@ MIDDLE = {
 def test_pcs_and_mcs_hand_computed_middle_case():
     result = score_answers("rand36", MIDDLE)
     values = {s: result[s].value for s in V1}
-    assert values == pytest.approx(
-        dict(zip(V1, (50.0, 75.0, 74.0, 62.0, 60.0, 75.0, 200 / 3, 80.0), strict=True))
+    assert values == dict(
+        zip(V1, (50.0, 75.0, 74.0, 62.0, 60.0, 75.0, 66.6667, 80.0), strict=True)
     )
     # z: PF (50 - 84.52404) / 22.89490 = -1.507936, RP -0.183419, BP -0.063329,
     # GH -0.506363, VT -0.050530, SF -0.384223, RE -0.442908, MH 0.286360.
@@ -198,9 +199,10 @@ def test_pcs_and_mcs_hand_computed_middle_case():
     # + 0.002893 + 0.085065 - 0.063197 = -0.826970 -> 50 - 8.269696 = 41.730304.
     # MCS aggregate = 0.346810 + 0.022614 + 0.006163 + 0.007955 - 0.011892
     # - 0.103264 - 0.192253 + 0.139116 = 0.215249 -> 50 + 2.152493 = 52.152493.
-    assert result["pcs"].value == pytest.approx(41.730304, abs=1e-5)
-    assert result["mcs"].value == pytest.approx(52.152493, abs=1e-5)
-    assert result["pcs"].raw == pytest.approx(-0.826970, abs=1e-5)
+    # Stored to 4 decimals; the raw aggregate to 5, the T-score's resolution.
+    assert result["pcs"].value == 41.7303
+    assert result["mcs"].value == 52.1525
+    assert result["pcs"].raw == -0.82697
     assert (result["pcs"].n_answered, result["pcs"].n_items) == (35, 35)
 
 

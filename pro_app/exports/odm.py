@@ -2,10 +2,13 @@
 
 Metadata: a study event per timepoint, a form per instrument version, an item
 group for its items and one for its scores, an item group shared by every
-form for the form's collection date (``COLLECTED_ON``: the day the
-participant answered; for a paper or interview form the day entered by
-staff, with an ``AuditRecord`` of who entered it and when), an item per
-item (its question and code list, with every translation) and per score.
+form for how it was collected (``COLLECTED_ON``: the day the participant
+answered, for a paper or interview form the day entered by staff;
+``COLLECTION_MODE``: self, paper or interview; ``ENTERED_BY``: the staff
+member who typed in a paper or interview form; each with an ``AuditRecord``
+of who entered it and when), an item per item (its question and code list,
+with every translation) and per score. ``AdminData`` names its users (a
+staff member's name, a participant's subject id) and sites (the site name).
 Clinical data: one ``SubjectData`` per subject, each current answer as
 ``ItemData`` with the ``AuditRecord`` of who wrote it, when, where and why;
 each current score.
@@ -57,9 +60,19 @@ def score_oid(instrument_id: str, version: str, scale_id: str, se: bool = False)
     return oid("S", instrument_id, version, scale_id + ("_SE" if se else ""))
 
 
-#: The item group and item of a form's collection date (shared by every form).
+#: The item group of how a form was collected (shared by every form): the day
+#: answered, the mode, and who entered a paper or interview form.
 COLLECTION_GROUP = oid("IG", "COLLECTION")
 COLLECTED_ON = oid("I", "COLLECTED_ON")
+COLLECTION_MODE = oid("I", "COLLECTION_MODE")
+ENTERED_BY = oid("I", "ENTERED_BY")
+MODE_LIST = oid("CL", "COLLECTION_MODE")
+#: ``Submission.mode`` values and their decodes.
+MODES = {
+    "self": "Self-completed online by the participant",
+    "paper": "On paper, entered by staff",
+    "interview": "In an interview, entered by staff",
+}
 
 
 def user_oid(actor: str) -> str:
@@ -80,12 +93,17 @@ def _a(**attributes: object) -> str:
 
 @dataclass
 class Scope:
-    """What the first pass found: events (with their forms), sites, actors."""
+    """What the first pass found: events (with their forms), sites (code to
+    name), actors (to a staff member's name, or a participant's subject id)."""
 
     events: dict[str, tuple[int, str]] = field(default_factory=dict)
     forms: dict[str, list[str]] = field(default_factory=dict)
-    sites: set[str] = field(default_factory=set)
-    actors: set[str] = field(default_factory=set)
+    sites: dict[str, str] = field(default_factory=dict)
+    actors: dict[str, str | None] = field(default_factory=dict)
+
+    def add_actor(self, actor: str, name: str | None) -> None:
+        if self.actors.get(actor) is None:
+            self.actors[actor] = name
 
 
 def _scope(plan: ExportPlan, source: RecordSource) -> Scope:
@@ -98,10 +116,13 @@ def _scope(plan: ExportPlan, source: RecordSource) -> Scope:
         form = form_oid(record.instrument, record.version)
         if form not in forms:
             forms.append(form)
-        scope.sites.add(record.site)
-        scope.actors.update(actor for actor, _at, _why in record.audit.values())
+        scope.sites.setdefault(record.site, record.site_name or record.site)
+        for actor, _at, _why in record.audit.values():
+            # A participant writes only in their own forms.
+            own = record.subject if actor.startswith("participant:") else None
+            scope.add_actor(actor, record.audit_names.get(actor, own))
         if record.entered_by is not None:
-            scope.actors.add(record.entered_by)
+            scope.add_actor(record.entered_by, record.entered_by_name)
     return scope
 
 
@@ -172,26 +193,65 @@ def _instrument_metadata(instrument: Instrument) -> dict[str, list[str]]:
     return out
 
 
-def _collection_metadata() -> dict[str, list[str]]:
-    """The collection-date group and item every form refers to."""
-    name = "Date answered"
-    ref = _a(ItemOID=COLLECTED_ON, OrderNumber=1, Mandatory="Yes")
-    group = _a(OID=COLLECTION_GROUP, Name="Collection", Repeating="No")
-    description = (
+#: The collection group's items: OID, name, data type, mandatory, description.
+_COLLECTION_ITEMS = (
+    (
+        COLLECTED_ON,
+        "Date answered",
+        "date",
+        "Yes",
         "The day the participant answered the form: for a paper or interview "
         "form the day entered by staff (the AuditRecord gives the entry time); "
-        "online, the day of completion in the participant's time zone"
-    )
-    item = _a(OID=COLLECTED_ON, Name=name, DataType="date")
+        "online, the day of completion in the participant's time zone",
+    ),
+    (
+        COLLECTION_MODE,
+        "Mode of collection",
+        "text",
+        "Yes",
+        "How the form was answered: self (online, by the participant), paper "
+        "or interview (entered by staff)",
+    ),
+    (
+        ENTERED_BY,
+        "Entered by",
+        "text",
+        "No",
+        "The staff member who entered a paper or interview form (their name; "
+        "the AuditRecord points at their User); absent for online forms",
+    ),
+)
+
+
+def _collection_metadata() -> dict[str, list[str]]:
+    """The collection group, its items and the mode's code list."""
+    group = [
+        f"<ItemGroupDef{_a(OID=COLLECTION_GROUP, Name='Collection', Repeating='No')}>"
+    ]
+    items = []
+    for n, (item, name, kind, mandatory, about) in enumerate(_COLLECTION_ITEMS, 1):
+        group.append(
+            f"<ItemRef{_a(ItemOID=item, OrderNumber=n, Mandatory=mandatory)}/>"
+        )
+        codes = f"<CodeListRef{_a(CodeListOID=MODE_LIST)}/>"
+        items.append(
+            f"<ItemDef{_a(OID=item, Name=name, DataType=kind)}>"
+            f"<Description>{_translated({'en': about})}</Description>"
+            f"<Question>{_translated({'en': name})}</Question>"
+            f"{codes if item == COLLECTION_MODE else ''}</ItemDef>"
+        )
+    attrs = _a(OID=MODE_LIST, Name="Mode of collection", DataType="text")
+    modes = [f"<CodeList{attrs}>"]
+    for code, decode in MODES.items():
+        modes.append(
+            f"<CodeListItem{_a(CodedValue=code)}>"
+            f"<Decode>{_translated({'en': decode})}</Decode></CodeListItem>"
+        )
     return {
         "form": [],
-        "group": [f"<ItemGroupDef{group}><ItemRef{ref}/></ItemGroupDef>"],
-        "item": [
-            f"<ItemDef{item}><Description>{_translated({'en': description})}"
-            f"</Description><Question>{_translated({'en': name})}</Question>"
-            "</ItemDef>"
-        ],
-        "list": [],
+        "group": ["".join(group) + "</ItemGroupDef>"],
+        "item": items,
+        "list": ["".join(modes) + "</CodeList>"],
     }
 
 
@@ -226,16 +286,35 @@ def _metadata(plan: ExportPlan, scope: Scope) -> Iterator[str]:
 
 def _admin(plan: ExportPlan, scope: Scope) -> Iterator[str]:
     yield "<AdminData>"
-    for actor in sorted(scope.actors):
-        kind = "Investigator" if actor.startswith("staff:") else "Other"
-        yield f"<User{_a(OID=user_oid(actor), UserType=kind)}>"
-        yield f"<LoginName>{escape(actor)}</LoginName></User>"
-    for site in sorted(scope.sites):
-        yield f"<Location{_a(OID=oid('LOC', site), Name=site, LocationType='Site')}>"
+    for actor, name in sorted(scope.actors.items()):
+        yield _user(actor, name)
+    for site, site_name in sorted(scope.sites.items()):
+        attrs = _a(OID=oid("LOC", site), Name=site_name, LocationType="Site")
+        yield f"<Location{attrs}>"
         ref = _a(StudyOID=oid("ST", plan.study), MetaDataVersionOID=MDV)
         yield f"<MetaDataVersionRef{ref}{_a(EffectiveDate=plan.generated_at.date())}/>"
         yield "</Location>"
     yield "</AdminData>"
+
+
+def _user(actor: str, name: str | None) -> str:
+    """A ``User``: ``LoginName`` the actor; a staff member's name as
+    ``DisplayName`` and ``FullName`` (the app keeps one name, not split into
+    ``FirstName``/``LastName``); a participant shown by subject id.
+
+    ODM 1.3.2 ``User`` children, in the schema's order: LoginName,
+    DisplayName, FullName, FirstName, LastName, ... (ODM 1.3.2 section
+    "AdminData")."""
+    staff = actor.startswith("staff:")
+    kind = "Investigator" if staff else "Other"
+    parts = [f"<User{_a(OID=user_oid(actor), UserType=kind)}>"]
+    parts.append(f"<LoginName>{escape(actor)}</LoginName>")
+    if staff and name:
+        parts.append(f"<DisplayName>{escape(name)}</DisplayName>")
+        parts.append(f"<FullName>{escape(name)}</FullName>")
+    elif name:
+        parts.append(f"<DisplayName>Participant {escape(name)}</DisplayName>")
+    return "".join(parts) + "</User>"
 
 
 def _clinical(plan: ExportPlan, source: RecordSource) -> Iterator[tuple[str, int]]:
@@ -279,15 +358,22 @@ def _audit(actor: str, site: str, at: datetime, reason: str | None = None) -> st
 
 
 def _collection(record: SubmissionRecord) -> Iterator[str]:
-    """The form's collection date; a staff entry's audit record says who typed
-    it in and when (the entry time, not the day answered)."""
+    """How the form was collected: the day answered, the mode and who entered
+    it; a staff entry's audit records say who typed it in and when (the entry
+    time, not the day answered)."""
     yield f"<ItemGroupData{_a(ItemGroupOID=COLLECTION_GROUP)}>"
-    value = _a(ItemOID=COLLECTED_ON, Value=record.collected_on().isoformat())
+    values = [
+        _a(ItemOID=COLLECTED_ON, Value=record.collected_on().isoformat()),
+        _a(ItemOID=COLLECTION_MODE, Value=record.mode),
+    ]
+    if record.entered_by is not None:
+        name = record.entered_by_name or record.entered_by
+        values.append(_a(ItemOID=ENTERED_BY, Value=name))
     if record.entered_by is None:
-        yield f"<ItemData{value}/>"
+        yield "".join(f"<ItemData{value}/>" for value in values)
     else:
         audit = _audit(record.entered_by, record.site, record.completed_at)
-        yield f"<ItemData{value}>{audit}</ItemData>"
+        yield "".join(f"<ItemData{value}>{audit}</ItemData>" for value in values)
     yield "</ItemGroupData>"
 
 

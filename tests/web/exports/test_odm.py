@@ -12,12 +12,16 @@ from sqlalchemy import select
 
 from pro_app.exports.odm import (
     COLLECTED_ON,
+    COLLECTION_MODE,
+    ENTERED_BY,
+    MODES,
     form_oid,
     item_oid,
     oid,
     score_oid,
     user_oid,
 )
+from pro_app.participants.models import Participant
 from pro_app.surveys.models import Answer, Submission
 from tests.web.exports.conftest import expected_answers, expected_scores
 
@@ -108,7 +112,7 @@ def test_clinical_data_and_audit_records_match_the_database(
         (a.submission_id, a.item_id): a
         for a in session.scalars(select(Answer).where(Answer.replaced_at.is_(None)))
     }
-    got_items, got_scores, audits, collected = {}, {}, 0, {}
+    got_items, got_scores, audits, collected, modes = {}, {}, 0, {}, {}
     for subject in doc.findall(".//odm:SubjectData", NS):
         key = subject.get("SubjectKey")
         for event in subject.findall("odm:StudyEventData", NS):
@@ -116,8 +120,16 @@ def test_clinical_data_and_audit_records_match_the_database(
             for form in event.findall("odm:FormData", NS):
                 (day,) = form.findall(f".//odm:ItemData[@ItemOID='{COLLECTED_ON}']", NS)
                 collected[(key, tp, form.get("FormOID"))] = day.get("Value")
+                (mode,) = form.findall(
+                    f".//odm:ItemData[@ItemOID='{COLLECTION_MODE}']", NS
+                )
+                entered = form.findall(f".//odm:ItemData[@ItemOID='{ENTERED_BY}']", NS)
+                modes[(key, tp, form.get("FormOID"))] = (
+                    mode.get("Value"),
+                    [e.get("Value") for e in entered],
+                )
             for item in event.iter(TAG + "ItemData"):
-                if item.get("ItemOID") == COLLECTED_ON:
+                if item.get("ItemOID") in (COLLECTED_ON, COLLECTION_MODE, ENTERED_BY):
                     continue
                 instrument_id, local, kind = oids[item.get("ItemOID")]
                 value = item.get("Value")
@@ -154,6 +166,16 @@ def test_clinical_data_and_audit_records_match_the_database(
         for (s, tp, i, _item), f in answers.items()
     }
     assert audits == len(answers)
+    # Each form says how it was collected; a paper one who entered it (the
+    # world's staff actor has no account, so its actor string).
+    assert modes == {
+        (s, tp, form_oid(i, f["version"])): (
+            f["mode"],
+            [f["entered_by"]] if f["entered_by"] else [],
+        )
+        for (s, tp, i, _item), f in answers.items()
+    }
+    assert {mode for mode, _who in modes.values()} == {"self", "paper"}
     want = {}
     for (subject, tp, instrument_id, scale_id), score in scores.items():
         ok = score.status == "ok" and score.value is not None
@@ -170,6 +192,44 @@ def test_clinical_data_and_audit_records_match_the_database(
     assert current[(corrected_id, item_id)].reason == "transcription error"
     reasons = [r.text for r in doc.iter(TAG + "ReasonForChange")]
     assert reasons == ["transcription error"]
+
+
+def test_users_and_locations_are_named(app, world, session, tmp_path):
+    doc = _export(app, tmp_path)
+    admin = doc.find(".//odm:AdminData", NS)
+    locations = {
+        loc.get("OID"): loc.get("Name") for loc in admin.findall("odm:Location", NS)
+    }
+    assert locations == {oid("LOC", "01"): "Site one", oid("LOC", "02"): "Site two"}
+    users = {}
+    for user in admin.findall("odm:User", NS):
+        shown = user.find("odm:DisplayName", NS)
+        users[user.find("odm:LoginName", NS).text] = (
+            user.get("UserType"),
+            None if shown is None else shown.text,
+        )
+    people = session.scalars(
+        select(Participant).where(Participant.study_id == world.study.id)
+    )
+    want = {
+        f"participant:{p.id}": ("Other", f"Participant {p.subject_id}") for p in people
+    }
+    # The world's staff actor has no account: no name to show.
+    want["staff:999"] = ("Investigator", None)
+    assert users == want
+
+
+def test_mode_code_list_decodes_every_mode(app, world, tmp_path):
+    doc = _export(app, tmp_path)
+    item = doc.find(f".//odm:ItemDef[@OID='{COLLECTION_MODE}']", NS)
+    ref = item.find("odm:CodeListRef", NS).get("CodeListOID")
+    code_list = doc.find(f".//odm:CodeList[@OID='{ref}']", NS)
+    decoded = {
+        c.get("CodedValue"): c.find("odm:Decode/odm:TranslatedText", NS).text
+        for c in code_list.findall("odm:CodeListItem", NS)
+    }
+    assert decoded == MODES
+    assert set(decoded) == {"self", "paper", "interview"}
 
 
 def test_filtered_odm_is_valid_and_scoped(app, world, tmp_path, schema):

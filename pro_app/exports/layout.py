@@ -297,6 +297,17 @@ def _build_layout(instrument: Instrument) -> InstrumentLayout:
     return InstrumentLayout(instrument, items, tuple(scales), by_item)
 
 
+@dataclass(frozen=True, slots=True)
+class SubjectRecord:
+    """One enrolled participant, whether or not they answered anything."""
+
+    subject: str
+    site: str
+    site_name: str
+    day0: date
+    status: str
+
+
 @dataclass(frozen=True)
 class ExportPlan:
     """Everything a writer needs besides the records: study, scope, instruments.
@@ -312,6 +323,9 @@ class ExportPlan:
     generated_at: datetime
     # The code of the protocol's baseline timepoint, if the protocol names one.
     baseline_timepoint: str | None = None
+    # Every participant of the study at the sites in scope, answered or not,
+    # by subject id (for a per-subject dataset such as SDTM DM).
+    subjects: tuple[SubjectRecord, ...] = ()
 
     def layout(self, instrument_id: str, version: str) -> InstrumentLayout | None:
         """Return the layout of an instrument version in scope, if any."""

@@ -1,7 +1,12 @@
-"""``sdtm``: a CDISC SDTM QS dataset (CSV and SAS XPORT v5) and its define listing.
+"""``sdtm``: SDTM QS, SUPPQS, DM and SV (CSV and SAS XPORT v5), a define listing.
 
-One record per item response and one per derived score (``QSDRVFL = "Y"``;
-a T-score's SE is a derived record of its own). Terms come from each
+Target: SDTM v1.7 / SDTMIG v3.3 (baseline as ``QSBLFL``; IG 3.4 would use
+``QSLOBXFL``). QS has one record per item response and one per derived score
+(``QSDRVFL = "Y"``; a T-score's SE is a derived record of its own); ``QSGRPID``
+groups the records of one completed form, and SUPPQS (SDTMIG 3.3 section 8.4)
+says per form how it was administered and who entered it. DM (section 5.2)
+has one record per enrolled participant, answered or not; SV (section 5.4)
+one per participant and visit with a completed form. Terms come from each
 instrument's ``sdtm.toml`` (``sdtm_map``). Both files are streamed; the
 ``.xpt`` (``xport``) has fixed widths, so every character variable has a
 declared length below, and a longer value stops the export.
@@ -11,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 
 from pro_app.exports.layout import (
@@ -43,6 +48,8 @@ QS_VARIABLES = (
     ("DOMAIN", "Domain Abbreviation", "Char", 2),
     ("USUBJID", "Unique Subject Identifier", "Char", 81),
     ("QSSEQ", "Sequence Number", "Num", 8),
+    # One completed form (the submission id), for SUPPQS's IDVAR (IG 3.3 8.4.1).
+    ("QSGRPID", "Group ID", "Char", 20),
     ("QSTESTCD", "Question Short Name", "Char", MAX_TESTCD),
     ("QSTEST", "Question Name", "Char", MAX_TEST),
     ("QSCAT", "Category of Question", "Char", 200),
@@ -52,6 +59,8 @@ QS_VARIABLES = (
     ("QSSTRESN", "Numeric Finding in Standard Format", "Num", 8),
     ("QSSTAT", "Completion Status", "Char", 8),
     ("QSREASND", "Reason Not Performed", "Char", 12),
+    # SDTMIG 3.3 QS: QSBLFL "Y" or null (Expected); see ``baseline_flag``.
+    ("QSBLFL", "Baseline Flag", "Char", 1),
     ("QSDRVFL", "Derived Flag", "Char", 1),
     ("QSEVLINT", "Evaluation Interval", "Char", 20),
     ("VISITNUM", "Visit Number", "Num", 8),
@@ -79,6 +88,16 @@ def study_day(moment: date, day0: date | None) -> int | None:
         return None
     days = (moment - day0).days
     return days + 1 if days >= 0 else days
+
+
+def baseline_flag(record: SubmissionRecord, result: object | None) -> str:
+    """QSBLFL: "Y" on the records of the protocol's baseline visit that hold a
+    result; null otherwise. SDTMIG 3.3's QS specification: QSBLFL marks the
+    baseline value ("Y" or null), so a record without a result (QSSTAT
+    "NOT DONE") is never flagged. Only one visit is the baseline
+    (``baseline = true`` in the protocol), so a test is flagged at most once
+    per subject."""
+    return "Y" if record.baseline and result is not None else ""
 
 
 def collection_dtc(record: SubmissionRecord) -> str:
@@ -153,6 +172,8 @@ class QsRows:
             "visit": (record.visit_num, record.visit or record.timepoint),
             "dtc": collection_dtc(record),
             "dy": study_day(record.collected_on(), record.day0),
+            "grpid": str(record.submission_id),
+            "record": record,
         }
         out = []
         for item in instrument.items:
@@ -205,6 +226,7 @@ class QsRows:
             "QS",
             context["usubjid"],
             self.seq,
+            context["grpid"],
             term.testcd,
             term.test,
             mapping.qscat,
@@ -214,6 +236,7 @@ class QsRows:
             stresn,
             stat,
             reason,
+            baseline_flag(context["record"], result),
             "Y" if derived else "",
             term.evlint,
             visitnum,
@@ -257,24 +280,60 @@ def qs_xpt(plan: ExportPlan, source: RecordSource) -> ExportFile:
     return ExportFile(plan.file_name("qs", "xpt"), produce)
 
 
+DEFINE_COLUMNS = (
+    "kind",
+    "name",
+    "label",
+    "type",
+    "length",
+    "codelist",
+    "source",
+    "dataset",
+    "comment",
+)
+
+
 def define_csv(plan: ExportPlan) -> ExportFile:
-    """``<study>_qs_define.csv``: the variables, then the QSTESTCD code lists."""
+    """``<study>_qs_define.csv``: every dataset's variables (QS first), the
+    QSTESTCD code lists and the SITEID code list (site code -> site name)."""
 
     def produce(out: ExportFile) -> Iterator[bytes]:
         root = instruments_dir()
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(
-            ["kind", "name", "label", "type", "length", "codelist", "source"]
+        writer.writerow(DEFINE_COLUMNS)
+        datasets = (
+            ("QS", QsRows(plan).variables(), {}),
+            ("SUPPQS", _narrowed(SUPP_VARIABLES, _id_lengths(plan)), {}),
+            ("DM", _narrowed(DM_VARIABLES, _id_lengths(plan)), DM_NOT_COLLECTED),
+            ("SV", _narrowed(SV_VARIABLES, _id_lengths(plan)), {}),
         )
-        for name, label, kind, length in QsRows(plan).variables():
-            codelist = {"QSTESTCD": "QSTESTCD", "QSTEST": "QSTEST"}.get(name, "")
-            writer.writerow(["variable", name, label, kind, length, codelist, ""])
+        for dataset, variables, comments in datasets:
+            for name, label, kind, length in variables:
+                codelist = {
+                    "QSTESTCD": "QSTESTCD",
+                    "QSTEST": "QSTEST",
+                    "SITEID": "SITEID",
+                    "QNAM": "QNAM",
+                }.get(name, "")
+                comment = comments.get(name, "")
+                row = ["variable", name, label, kind, length, codelist, ""]
+                writer.writerow([*row, dataset, comment])
+                out.rows += 1
+        for qnam, qlabel in SUPPQS_QUALIFIERS.items():
+            writer.writerow(
+                ["QNAM", qnam, qlabel, "Char", "", "", "ASSIGNED", "SUPPQS", ""]
+            )
+            out.rows += 1
+        for site, name in sorted({(s.site, s.site_name) for s in plan.subjects}):
+            writer.writerow(["SITEID", site, name, "", "", "", "", "DM", ""])
             out.rows += 1
         for instrument in plan.instruments:
             mapping = load_mapping(instrument, root)
             tag = f"{instrument.id} {instrument.version}; {mapping.source}"
-            writer.writerow(["QSCAT", mapping.qscat, instrument.name, "", "", "", tag])
+            writer.writerow(
+                ["QSCAT", mapping.qscat, instrument.name, "", "", "", tag, "QS", ""]
+            )
             out.rows += 1
             terms = [
                 *mapping.items.values(),
@@ -282,7 +341,17 @@ def define_csv(plan: ExportPlan) -> ExportFile:
             ]
             for term in terms:
                 writer.writerow(
-                    ["QSTESTCD", term.testcd, term.test, "", "", mapping.qscat, tag]
+                    [
+                        "QSTESTCD",
+                        term.testcd,
+                        term.test,
+                        "",
+                        "",
+                        mapping.qscat,
+                        tag,
+                        "QS",
+                        "",
+                    ]
                 )
                 out.rows += 1
         yield buffer.getvalue().encode()
@@ -295,6 +364,255 @@ def _score_terms(mapping: QsMapping, scale_id: str) -> list[Test]:
     return [mapping.scores[scale_id], *([se] if se else [])]
 
 
+Rows = Callable[[], Iterator[list[list[object]]]]
+
+
+def _dataset_files(
+    plan: ExportPlan,
+    domain: str,
+    label: str,
+    variables: Sequence[tuple[str, str, str, int]],
+    batches: Rows,
+) -> list[ExportFile]:
+    """A dataset as ``<study>_<domain>.csv`` and ``.xpt`` (one dataset a file)."""
+    stem = domain.lower()
+
+    def produce_csv(out: ExportFile) -> Iterator[bytes]:
+        return csv_chunks([v[0] for v in variables], batches(), out)
+
+    def rows(out: ExportFile) -> Iterator[list[object]]:
+        for batch in batches():
+            out.rows += len(batch)
+            yield from batch
+
+    def produce_xpt(out: ExportFile) -> Iterator[bytes]:
+        fixed = [Variable(*v) for v in variables]
+        return xport_chunks(domain, label, fixed, rows(out), plan.generated_at)
+
+    return [
+        ExportFile(plan.file_name(stem, "csv"), produce_csv),
+        ExportFile(plan.file_name(stem, "xpt"), produce_xpt),
+    ]
+
+
+def _narrowed(
+    variables: Sequence[tuple[str, str, str, int]], longest: dict[str, int]
+) -> list[tuple[str, str, str, int]]:
+    return [
+        (name, label, kind, max(1, longest.get(name, length)))
+        for name, label, kind, length in variables
+    ]
+
+
+def _id_lengths(plan: ExportPlan) -> dict[str, int]:
+    study = len(plan.study.encode())
+    return {"STUDYID": study, "USUBJID": study + 1 + SUBJECT_ID}
+
+
+# SUPPQS (SDTMIG 3.3 section 8.4.1, Supplemental Qualifiers). Each qualifier
+# is about a whole completed form, so it points at the form's QS records
+# through IDVAR = "QSGRPID" (section 8.4.1: IDVAR may be --GRPID to relate a
+# qualifier to a group of records) rather than repeating it per QSSEQ.
+SUPP_VARIABLES = (
+    ("STUDYID", "Study Identifier", "Char", 40),
+    ("RDOMAIN", "Related Domain Abbreviation", "Char", 2),
+    ("USUBJID", "Unique Subject Identifier", "Char", 81),
+    ("IDVAR", "Identifying Variable", "Char", 8),
+    ("IDVARVAL", "Identifying Variable Value", "Char", 20),
+    ("QNAM", "Qualifier Variable Name", "Char", 8),
+    ("QLABEL", "Qualifier Variable Label", "Char", 40),
+    ("QVAL", "Data Value", "Char", 200),
+    ("QORIG", "Origin", "Char", 8),
+    ("QEVAL", "Evaluator", "Char", 40),
+)
+#: Sponsor-defined qualifiers (QNAM at most 8 characters, QLABEL at most 40).
+SUPPQS_QUALIFIERS = {
+    "QSMODE": "Mode of Administration",
+    "QSENTBY": "Form Entered By (Staff Account)",
+    "QSENTBYN": "Form Entered By (Staff Name)",
+}
+#: ``Submission.mode`` -> QVAL of QSMODE.
+MODE_VALUES = {
+    "self": "SELF-ADMINISTERED ONLINE",
+    "paper": "PAPER",
+    "interview": "INTERVIEW",
+}
+
+
+def supp_rows(plan: ExportPlan, record: SubmissionRecord) -> list[list[object]]:
+    """SUPPQS of one form: its mode; for paper and interview who entered it."""
+    values = {"QSMODE": MODE_VALUES.get(record.mode, record.mode.upper())}
+    if record.entered_by:
+        values["QSENTBY"] = record.entered_by
+        values["QSENTBYN"] = record.entered_by_name or ""
+    usubjid = f"{plan.study}-{record.subject}"
+    return [
+        [
+            plan.study,
+            "QS",
+            usubjid,
+            "QSGRPID",
+            str(record.submission_id),
+            qnam,
+            SUPPQS_QUALIFIERS[qnam],
+            value,
+            "ASSIGNED",  # recorded by the application, not a CRF question
+            "",
+        ]
+        for qnam, value in values.items()
+        if value
+    ]
+
+
+def supp_batches(
+    plan: ExportPlan, source: RecordSource
+) -> Iterator[list[list[object]]]:
+    """SUPPQS rows, one form at a time (answers and scores are not read)."""
+    for record in source(None, answers=False, scores=False):
+        yield supp_rows(plan, record)
+
+
+# DM (SDTMIG 3.3 section 5.2). The app collects no demographics: SEX, AGE,
+# RACE, ETHNIC stay null (the define listing says why), and so does COUNTRY
+# (a site has no country in the protocol file) and RFICDTC (no consent date is
+# recorded). The protocol names no arms: every participant is in the study's
+# single open-label group (``ARM``); ACTARM is that group once Day 0 has come.
+DM_VARIABLES = (
+    ("STUDYID", "Study Identifier", "Char", 40),
+    ("DOMAIN", "Domain Abbreviation", "Char", 2),
+    ("USUBJID", "Unique Subject Identifier", "Char", 81),
+    ("SUBJID", "Subject Identifier for the Study", "Char", SUBJECT_ID),
+    ("RFSTDTC", "Subject Reference Start Date/Time", "Char", 10),
+    ("RFICDTC", "Date/Time of Informed Consent", "Char", 10),
+    ("DTHFL", "Subject Death Flag", "Char", 1),
+    ("SITEID", "Study Site Identifier", "Char", 40),
+    ("AGE", "Age", "Num", 8),
+    ("AGEU", "Age Units", "Char", 1),
+    ("SEX", "Sex", "Char", 1),
+    ("RACE", "Race", "Char", 1),
+    ("ETHNIC", "Ethnicity", "Char", 1),
+    ("ARMCD", "Planned Arm Code", "Char", 8),
+    ("ARM", "Description of Planned Arm", "Char", 40),
+    ("ACTARMCD", "Actual Arm Code", "Char", 8),
+    ("ACTARM", "Description of Actual Arm", "Char", 40),
+    ("ARMNRS", "Reason Arm and/or Actual Arm is Null", "Char", 21),
+    ("COUNTRY", "Country", "Char", 3),
+)
+ARMCD = "OPEN"
+ARM = "Open-label, single group"
+#: SDTMIG 3.3 DM: ARMNRS when ACTARM is null (CDISC CT codelist ARMNULRS).
+NOT_TREATED = "ASSIGNED, NOT TREATED"
+#: Why a DM variable is null, for the define listing.
+DM_NOT_COLLECTED = {
+    "RFICDTC": "The date of informed consent is not recorded in pro-app.",
+    "DTHFL": "Deaths are not recorded in pro-app.",
+    "AGE": "Demographics are not collected by pro-app.",
+    "AGEU": "Demographics are not collected by pro-app.",
+    "SEX": "Demographics are not collected by pro-app.",
+    "RACE": "Demographics are not collected by pro-app.",
+    "ETHNIC": "Demographics are not collected by pro-app.",
+    "COUNTRY": "The protocol file gives no country for a site.",
+}
+
+
+def dm_rows(plan: ExportPlan) -> list[list[object]]:
+    """One DM record per enrolled participant in scope, answered or not."""
+    today = plan.generated_at.date()
+    out = []
+    for subject in plan.subjects:
+        started = subject.day0 <= today
+        out.append(
+            [
+                plan.study,
+                "DM",
+                f"{plan.study}-{subject.subject}",
+                subject.subject,
+                subject.day0.isoformat() if started else "",
+                "",
+                "",
+                subject.site,
+                None,
+                "",
+                "",
+                "",
+                "",
+                ARMCD,
+                ARM,
+                ARMCD if started else "",
+                ARM if started else "",
+                "" if started else NOT_TREATED,
+                "",
+            ]
+        )
+    return out
+
+
+# SV (SDTMIG 3.3 section 5.4): one record per subject and visit with at least
+# one completed form; start and end are the first and last day a form of the
+# visit was answered (the day, as QSDTC for paper; see ``collection_dtc``).
+SV_VARIABLES = (
+    ("STUDYID", "Study Identifier", "Char", 40),
+    ("DOMAIN", "Domain Abbreviation", "Char", 2),
+    ("USUBJID", "Unique Subject Identifier", "Char", 81),
+    ("VISITNUM", "Visit Number", "Num", 8),
+    ("VISIT", "Visit Name", "Char", 100),
+    ("SVSTDTC", "Start Date/Time of Visit", "Char", 10),
+    ("SVENDTC", "End Date/Time of Visit", "Char", 10),
+    ("SVSTDY", "Study Day of Start of Visit", "Num", 8),
+    ("SVENDY", "Study Day of End of Visit", "Num", 8),
+)
+
+
+def sv_batches(plan: ExportPlan, source: RecordSource) -> Iterator[list[list[object]]]:
+    """SV rows, one subject at a time (records come by subject, then visit)."""
+    visits: dict[tuple[int | None, str], list[date]] = {}
+    subject, day0 = "", None
+    for record in source(None, answers=False, scores=False):
+        if record.subject != subject:
+            if visits:
+                yield _sv_rows(plan, subject, day0, visits)
+            subject, day0, visits = record.subject, record.day0, {}
+        key = (record.visit_num, record.visit or record.timepoint)
+        visits.setdefault(key, []).append(record.collected_on())
+    if visits:
+        yield _sv_rows(plan, subject, day0, visits)
+
+
+def _sv_rows(
+    plan: ExportPlan,
+    subject: str,
+    day0: date | None,
+    visits: dict[tuple[int | None, str], list[date]],
+) -> list[list[object]]:
+    out = []
+    for (num, name), days in sorted(visits.items(), key=lambda kv: kv[0][0] or 0):
+        first, last = min(days), max(days)
+        out.append(
+            [
+                plan.study,
+                "SV",
+                f"{plan.study}-{subject}",
+                num,
+                name,
+                first.isoformat(),
+                last.isoformat(),
+                study_day(first, day0),
+                study_day(last, day0),
+            ]
+        )
+    return out
+
+
 def sdtm(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
-    """``sdtm``: QS as CSV and XPORT v5, and its define listing."""
-    return [qs_csv(plan, source), qs_xpt(plan, source), define_csv(plan)]
+    """``sdtm``: QS, SUPPQS, DM and SV as CSV and XPORT v5, and the define listing."""
+    datasets: list[tuple[str, str, Sequence[tuple[str, str, str, int]], Rows]] = [
+        ("SUPPQS", "Supplemental Qualifiers for QS", SUPP_VARIABLES,
+         lambda: supp_batches(plan, source)),
+        ("DM", "Demographics", DM_VARIABLES, lambda: iter([dm_rows(plan)])),
+        ("SV", "Subject Visits", SV_VARIABLES, lambda: sv_batches(plan, source)),
+    ]  # fmt: skip
+    files = [qs_csv(plan, source), qs_xpt(plan, source)]
+    for domain, label, variables, batches in datasets:
+        narrowed = _narrowed(variables, _id_lengths(plan))
+        files += _dataset_files(plan, domain, label, narrowed, batches)
+    return [*files, define_csv(plan)]

@@ -116,6 +116,12 @@ def _load(instrument: Instrument, path: Path) -> QsMapping:
     codes = [t.testcd for t in (*items.values(), *scores.values(), *score_se.values())]
     if len(set(codes)) != len(codes):
         raise MappingError(f"{path}: a QSTESTCD is used twice")
+    # QSTEST is the label of QSTESTCD: one name per short name and the reverse
+    # (SDTMIG 3.3 section 4.5.1.1 (--TESTCD/--TEST); QS in SDTMIG 3.3 6.3.5.x).
+    names = [t.test for t in (*items.values(), *scores.values(), *score_se.values())]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise MappingError(f"{path}: QSTEST used twice: {twice}")
     subcategory: dict[str, str] = {}
     for scale in instrument.scales:
         for item_id in scale.items:

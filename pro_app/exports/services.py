@@ -31,6 +31,7 @@ from pro_app.exports.layout import (
     ExportPlan,
     RecordSource,
     ScoreRow,
+    SubjectRecord,
     SubmissionRecord,
 )
 from pro_app.participants.models import Participant
@@ -96,6 +97,31 @@ def plan_export(
         baseline_timepoint=next(
             (t.code for t in study.timepoints if t.is_baseline), None
         ),
+        subjects=study_subjects(session, study.id, filters.sites),
+    )
+
+
+def study_subjects(
+    session: Session, study_id: int, sites: Collection[str] = ()
+) -> tuple[SubjectRecord, ...]:
+    """Every participant of the study (at these sites), answered or not."""
+    query = (
+        select(
+            Participant.subject_id,
+            Site.code,
+            Site.name,
+            Participant.day0,
+            Participant.status,
+        )
+        .join(Site, Participant.site_id == Site.id)
+        .where(Participant.study_id == study_id)
+        .order_by(Participant.subject_id)
+    )
+    if sites:
+        query = query.where(Site.code.in_(sites))
+    return tuple(
+        SubjectRecord(subject, site, name, day0, str(status))
+        for subject, site, name, day0, status in session.execute(query)
     )
 
 

@@ -16,7 +16,13 @@ from pro_app.exports.sdtm_map import (
     instruments_dir,
     load_mapping,
 )
-from pro_app.exports.sdtm_rules import check_qs
+from pro_app.exports.sdtm_rules import (
+    check_dm,
+    check_qs,
+    check_qs_dataset,
+    check_supp,
+    check_sv,
+)
 
 GOOD = {
     "STUDYID": "S-1",
@@ -156,3 +162,129 @@ def test_qsevlint_comes_from_the_recall_period_not_the_mapping(tmp_path):
     (copy / "sdtm.toml").write_text(text)
     with pytest.raises(MappingError, match=r"3: unknown key 'evlint' \(QSEVLINT"):
         load_mapping(rand36, tmp_path)
+
+
+def test_qstestcd_and_qstest_are_unique_over_the_whole_catalogue():
+    # One QS dataset can hold every shipped instrument: each QSTESTCD once and
+    # each QSTEST once, so a test's name tells it apart (RAND-36 13/17, 14/18
+    # and 22/32 once shared theirs; PROMIS SEs kept "SE" within 40 characters).
+    catalog = load_catalog(DEFAULTS["INSTRUMENTS_DIR"])
+    codes, names = [], []
+    for instrument in catalog.instruments:
+        mapping = load_mapping(instrument, instruments_dir())
+        for term in (
+            *mapping.items.values(),
+            *mapping.scores.values(),
+            *mapping.score_se.values(),
+        ):
+            codes.append(term.testcd)
+            names.append(term.test)
+            assert len(term.test) <= 40
+    assert len(set(codes)) == len(codes)
+    assert len(set(names)) == len(names), sorted(n for n in names if names.count(n) > 1)
+    for instrument in catalog.instruments:
+        mapping = load_mapping(instrument, instruments_dir())
+        for term in mapping.score_se.values():
+            assert term.test.endswith(" SE"), term.test
+    rand36 = load_mapping(catalog.get("rand36", "1.0"), instruments_dir())
+    assert "Physical" in rand36.items["13"].test
+    assert "Emotional" in rand36.items["17"].test
+
+
+def test_a_mapping_naming_two_tests_alike_is_refused(tmp_path):
+    catalog = load_catalog(DEFAULTS["INSTRUMENTS_DIR"])
+    rand36 = catalog.get("rand36", "1.0")
+    shipped = instruments_dir() / "rand36" / "1.0" / "sdtm.toml"
+    copy = tmp_path / "rand36" / "1.0"
+    copy.mkdir(parents=True)
+    label = load_mapping(rand36, instruments_dir()).items["13"].test
+    text = shipped.read_text().replace(
+        load_mapping(rand36, instruments_dir()).items["17"].test, label
+    )
+    (copy / "sdtm.toml").write_text(text)
+    with pytest.raises(MappingError, match="QSTEST used twice"):
+        load_mapping(rand36, tmp_path)
+
+
+def test_qsblfl_rules():
+    flagged = {**GOOD, "QSBLFL": "Y"}
+    assert check_qs_dataset([flagged]) == []
+    empty = {**flagged, "QSORRES": "", "QSSTRESC": "", "QSSTRESN": None}
+    empty |= {"QSSTAT": "NOT DONE", "QSREASND": "NOT ANSWERED"}
+    assert any("without a result" in p for p in check_qs_dataset([empty]))
+    twice = {**flagged, "QSSEQ": 2, "VISITNUM": 2}
+    assert any("QSBLFL twice" in p for p in check_qs_dataset([flagged, twice]))
+    assert any("neither Y" in p for p in check_qs_dataset([{**GOOD, "QSBLFL": "N"}]))
+    renamed = {**GOOD, "QSSEQ": 2, "VISITNUM": 2, "QSTEST": "other"}
+    assert any("has names" in p for p in check_qs_dataset([GOOD, renamed]))
+
+
+DM = {
+    "STUDYID": "S-1",
+    "DOMAIN": "DM",
+    "USUBJID": "S-1-001",
+    "SUBJID": "001",
+    "RFSTDTC": "2025-03-10",
+    "SITEID": "01",
+    "SEX": "",
+    "ARMCD": "OPEN",
+    "ARM": "Open-label",
+    "ACTARMCD": "OPEN",
+    "ACTARM": "Open-label",
+    "ARMNRS": "",
+    "COUNTRY": "",
+    "DTHFL": "",
+}
+
+
+def test_dm_rules():
+    assert check_dm([DM], not_collected=("SEX", "COUNTRY")) == []
+    assert any("required SEX" in p for p in check_dm([DM]))
+    assert any("USUBJID" in p for p in check_dm([DM, DM], ("SEX", "COUNTRY")))
+    untreated = {**DM, "ACTARMCD": "", "ACTARM": ""}
+    assert any("ARMNRS" in p for p in check_dm([untreated], ("SEX", "COUNTRY")))
+    assert any("ISO" in p for p in check_dm([{**DM, "RFSTDTC": "10.3.25"}], ["SEX"]))
+
+
+SV = {
+    "STUDYID": "S-1",
+    "DOMAIN": "SV",
+    "USUBJID": "S-1-001",
+    "VISITNUM": 1,
+    "VISIT": "Baseline",
+    "SVSTDTC": "2025-03-10",
+    "SVENDTC": "2025-03-11",
+    "SVSTDY": 1,
+    "SVENDY": 2,
+}
+
+
+def test_sv_rules():
+    assert check_sv([SV], ["S-1-001"]) == []
+    assert any("repeated" in p for p in check_sv([SV, SV]))
+    assert any("before" in p for p in check_sv([{**SV, "SVENDTC": "2025-03-01"}]))
+    assert any("day 0" in p for p in check_sv([{**SV, "SVSTDY": 0}]))
+    assert any("not in DM" in p for p in check_sv([SV], ["S-1-002"]))
+
+
+def test_supp_rules():
+    parent = [{**GOOD, "QSGRPID": "7"}]
+    supp = {
+        "STUDYID": "S-1",
+        "RDOMAIN": "QS",
+        "USUBJID": "S-1-001",
+        "IDVAR": "QSGRPID",
+        "IDVARVAL": "7",
+        "QNAM": "QSMODE",
+        "QLABEL": "Mode of Administration",
+        "QVAL": "PAPER",
+        "QORIG": "ASSIGNED",
+    }
+    assert check_supp([supp], parent, "QS") == []
+    assert any(
+        "no parent" in p for p in check_supp([{**supp, "IDVARVAL": "8"}], parent, "QS")
+    )
+    assert any(
+        "SAS name" in p for p in check_supp([{**supp, "QNAM": "1X"}], parent, "QS")
+    )
+    assert any("repeated" in p for p in check_supp([supp, supp], parent, "QS"))

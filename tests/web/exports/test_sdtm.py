@@ -12,9 +12,21 @@ from sqlalchemy import select
 
 from pro_app.audit.models import AuditEvent
 from pro_app.exports.sdtm_map import instruments_dir, load_mapping
-from pro_app.exports.sdtm_rules import check_qs
+from pro_app.exports.sdtm_rules import (
+    check_dm,
+    check_qs_dataset,
+    check_supp,
+    check_sv,
+)
 from pro_app.studies.models import Timepoint
-from tests.web.exports.conftest import expected_answers, expected_scores, study_day
+from pro_app.surveys.models import Submission
+from tests.factories import make_participant, make_staff
+from tests.web.exports.conftest import (
+    DAY0,
+    expected_answers,
+    expected_scores,
+    study_day,
+)
 
 
 def _export(app, tmp_path, *extra):
@@ -25,6 +37,12 @@ def _export(app, tmp_path, *extra):
     )
     assert result.exit_code == 0, result.output
     return out
+
+
+def _csv(path) -> pd.DataFrame:
+    """A CSV file as text; a spreadsheet-safe leading apostrophe removed."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return frame.map(lambda v: v[1:] if v.startswith("'") else v)
 
 
 def _mappings(app, world):
@@ -113,11 +131,17 @@ def _compare(frame: pd.DataFrame, app, world, session) -> None:
 def test_qs_csv_and_xpt_match_the_database(app, world, session, tmp_path):
     out = _export(app, tmp_path)
     assert sorted(p.name for p in out.iterdir()) == [
+        "TEST-1_dm.csv",
+        "TEST-1_dm.xpt",
         "TEST-1_qs.csv",
         "TEST-1_qs.xpt",
         "TEST-1_qs_define.csv",
+        "TEST-1_suppqs.csv",
+        "TEST-1_suppqs.xpt",
+        "TEST-1_sv.csv",
+        "TEST-1_sv.xpt",
     ]
-    csv = pd.read_csv(out / "TEST-1_qs.csv", dtype=str, keep_default_na=False)
+    csv = _csv(out / "TEST-1_qs.csv")
     xpt, meta = pyreadstat.read_xport(str(out / "TEST-1_qs.xpt"))
     assert meta.table_name == "QS"
     assert list(xpt.columns) == list(csv.columns)
@@ -135,21 +159,21 @@ def test_qs_csv_and_xpt_match_the_database(app, world, session, tmp_path):
 
 def test_qs_passes_the_qs_rules(app, world, tmp_path):
     out = _export(app, tmp_path)
-    csv = pd.read_csv(out / "TEST-1_qs.csv", dtype=str, keep_default_na=False)
+    csv = _csv(out / "TEST-1_qs.csv")
     xpt, _meta = pyreadstat.read_xport(str(out / "TEST-1_qs.xpt"))
-    assert check_qs(csv.to_dict("records")) == []
-    assert check_qs(xpt.to_dict("records")) == []
+    assert check_qs_dataset(csv.to_dict("records")) == []
+    assert check_qs_dataset(xpt.to_dict("records")) == []
     assert (csv["QSSTAT"] == "NOT DONE").any()  # skipped items are in the data
     assert set(csv["QSEVLINT"]) >= {"-P4W", "-P7D"}
 
 
 def test_define_lists_variables_and_every_term(app, world, tmp_path):
     out = _export(app, tmp_path)
-    define = pd.read_csv(out / "TEST-1_qs_define.csv", dtype=str, keep_default_na=False)
-    variables = define[define["kind"] == "variable"]
+    define = _csv(out / "TEST-1_qs_define.csv")
+    variables = define[(define["kind"] == "variable") & (define["dataset"] == "QS")]
     assert list(variables["name"])[:4] == ["STUDYID", "DOMAIN", "USUBJID", "QSSEQ"]
     codes = set(define[define["kind"] == "QSTESTCD"]["name"])
-    csv = pd.read_csv(out / "TEST-1_qs.csv", dtype=str, keep_default_na=False)
+    csv = _csv(out / "TEST-1_qs.csv")
     assert set(csv["QSTESTCD"]) <= codes
     assert set(define[define["kind"] == "QSCAT"]["source"].str.split("; ").str[1]) == {
         "sponsor-defined"
@@ -164,7 +188,7 @@ def test_export_is_audited_with_file_hashes(app, world, session, tmp_path):
     assert event.new_value["format"] == "sdtm"
     for name, digest in event.new_value["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
-    csv = pd.read_csv(out / "TEST-1_qs.csv", dtype=str, keep_default_na=False)
+    csv = _csv(out / "TEST-1_qs.csv")
     assert set(csv["QSCAT"]) == {"PROMIS-29 PROFILE V2.1"}
     assert event.new_value["file_rows"]["TEST-1_qs.csv"] == len(csv)
 
@@ -203,7 +227,7 @@ RAND36_QSEVLINT = {
 
 def test_qsevlint_of_every_rand36_item_is_its_sections_recall(app, world, tmp_path):
     out = _export(app, tmp_path, "--instrument", "rand36")
-    csv = pd.read_csv(out / "TEST-1_qs.csv", dtype=str, keep_default_na=False)
+    csv = _csv(out / "TEST-1_qs.csv")
     xpt, _meta = pyreadstat.read_xport(str(out / "TEST-1_qs.xpt"))
     for frame in (csv, xpt):
         items = frame[frame["QSDRVFL"] != "Y"]
@@ -217,7 +241,7 @@ def test_qsevlint_of_every_rand36_item_is_its_sections_recall(app, world, tmp_pa
 
 def test_qsevlint_follows_the_recall_period_of_each_promis_item(app, world, tmp_path):
     out = _export(app, tmp_path, "--instrument", "promis29")
-    csv = pd.read_csv(out / "TEST-1_qs.csv", dtype=str, keep_default_na=False)
+    csv = _csv(out / "TEST-1_qs.csv")
     items = csv[csv["QSDRVFL"] != "Y"]
     found = dict(zip(items["QSTESTCD"], items["QSEVLINT"], strict=True))
     mapping = _mappings(app, world)["promis29"]
@@ -228,3 +252,94 @@ def test_qsevlint_follows_the_recall_period_of_each_promis_item(app, world, tmp_
     }
     assert found == expected
     assert list(expected.values()).count("") == 8
+
+
+def _xpt(out, name):
+    frame, meta = pyreadstat.read_xport(str(out / f"TEST-1_{name}.xpt"))
+    assert meta.table_name == name.upper()
+    assert list(frame.columns) == list(_csv(out / f"TEST-1_{name}.csv").columns)
+    return frame
+
+
+def test_submission_package_as_a_user_lives_it(app, world, session, tmp_path):
+    """Baseline and week-4 forms, a paper form typed in by a named coordinator,
+    a participant with nothing answered yet and one whose Day 0 is still to
+    come: DM, SV, SUPPQS and QSBLFL read back from the .xpt files."""
+    baseline = session.scalar(
+        select(Timepoint).where(
+            Timepoint.study_id == world.study.id, Timepoint.code == "BL"
+        )
+    )
+    baseline.is_baseline = True
+    staff = make_staff(session, "coordinator", world.study)
+    paper = session.get(Submission, world.paper_submission)
+    paper.entered_by = f"staff:{staff.id}"
+    make_participant(
+        session, world.study, subject_id="LK-004", day0=DAY0, site=world.study.sites[1]
+    )
+    make_participant(session, world.study, subject_id="LK-005")  # Day 0 tomorrow
+    session.commit()
+    out = _export(app, tmp_path)
+
+    qs = _xpt(out, "qs")
+    dm = _xpt(out, "dm")
+    sv = _xpt(out, "sv")
+    supp = _xpt(out, "suppqs")
+
+    # DM: every participant of the study once, answered or not; no stranger.
+    assert list(dm["USUBJID"]) == [f"TEST-1-LK-00{n}" for n in range(1, 6)]
+    rows = dm.set_index("SUBJID").to_dict("index")
+    assert rows["LK-004"]["SITEID"] == "02"
+    assert rows["LK-004"]["RFSTDTC"] == DAY0.isoformat()
+    assert rows["LK-004"]["ACTARMCD"] == rows["LK-004"]["ARMCD"] == "OPEN"
+    assert rows["LK-005"]["RFSTDTC"] == ""
+    assert rows["LK-005"]["ACTARM"] == ""
+    assert rows["LK-005"]["ARMNRS"] == "ASSIGNED, NOT TREATED"
+    assert set(dm["SEX"]) == {""}
+    assert dm["AGE"].isna().all()
+    assert check_dm(dm.to_dict("records"), not_collected=("SEX", "COUNTRY")) == []
+    assert any("SEX" in p for p in check_dm(dm.to_dict("records")))
+
+    # SV: a record per subject and visit with a completed form: none for
+    # LK-004, none for LK-003's week 4 (its forms are still in progress).
+    visits = {(r["USUBJID"][7:], r["VISIT"]): r for r in sv.to_dict("records")}
+    assert set(visits) == {
+        (s, v) for s in ("LK-001", "LK-002", "LK-003") for v in ("Baseline", "Week 4")
+    } - {("LK-003", "Week 4")}
+    paper_day = paper.administered_on.isoformat()
+    assert visits[("LK-002", "Baseline")]["SVSTDTC"] == paper_day  # typed in later
+    assert visits[("LK-001", "Week 4")]["SVSTDY"] == 29
+    assert check_sv(sv.to_dict("records"), set(dm["USUBJID"])) == []
+
+    # SUPPQS: each form's mode; the paper form also who typed it in, by name.
+    by_form = {}
+    for row in supp.to_dict("records"):
+        by_form.setdefault(row["IDVARVAL"], {})[row["QNAM"]] = row["QVAL"]
+    assert set(supp["IDVAR"]) == {"QSGRPID"}
+    assert by_form[str(paper.id)] == {
+        "QSMODE": "PAPER",
+        "QSENTBY": f"staff:{staff.id}",
+        "QSENTBYN": staff.name,
+    }
+    online = [f for k, f in by_form.items() if k != str(paper.id)]
+    assert online
+    assert all(f == {"QSMODE": "SELF-ADMINISTERED ONLINE"} for f in online)
+    assert set(by_form) == set(qs["QSGRPID"])
+    assert check_supp(supp.to_dict("records"), qs.to_dict("records"), "QS") == []
+
+    # QSBLFL: "Y" on exactly the baseline records that hold a result.
+    has_result = qs["QSORRES"] != ""
+    at_baseline = qs["VISIT"] == "Baseline"
+    assert (qs["QSBLFL"] == "Y").equals(has_result & at_baseline)
+    assert (at_baseline & ~has_result).any()  # a skipped item stays unflagged
+    assert check_qs_dataset(qs.to_dict("records")) == []
+
+    # The define listing names each site and says why DM's SEX is empty.
+    define = _csv(out / "TEST-1_qs_define.csv")
+    sites = define[define["kind"] == "SITEID"]
+    assert dict(zip(sites["name"], sites["label"], strict=True)) == {
+        "01": "Site one",
+        "02": "Site two",
+    }
+    sex = define[(define["dataset"] == "DM") & (define["name"] == "SEX")]
+    assert "not collected" in sex["comment"].iloc[0]

@@ -22,16 +22,11 @@ from fhir.resources.bundle import Bundle
 from fhir.resources.questionnaireresponse import QuestionnaireResponse
 from lxml import etree
 
-from pro_app.auth.models import Role
 from pro_app.exports.fhir import COMPLETION_MODE, PARTICIPATION_MODE
 from pro_app.exports.odm import COLLECTION_MODE, ENTERED_BY, oid, user_oid
-from tests.conftest import csrf_from, login_staff
-from tests.factories import (
-    complete_assignment,
-    make_participant,
-    make_staff,
-    make_study,
-)
+from tests.conftest import csrf_from
+from tests.factories import complete_assignment, make_participant, make_study
+from tests.web.exports.downloads import download
 from tests.web.exports.fhir_schema import assert_schema_valid
 from tests.web.staff.entry_helpers import (
     baseline,
@@ -104,20 +99,6 @@ def _world(app, session):
         response = client.post(url, data=data | {"reason": "Source form shows 2"})
         assert response.status_code == 302, response.get_data(as_text=True)
     return study, staff
-
-
-def _download(app, session, study) -> zipfile.ZipFile:
-    manager = make_staff(session, Role.DATA_MANAGER, study)
-    session.commit()
-    client = app.test_client()
-    with time_machine.travel(TYPED, tick=False):
-        assert login_staff(client, manager.email).status_code == 302
-        page = client.get("/staff/s/TEST-1/export").get_data(as_text=True)
-        formats = ["fhir", "fhir-ndjson", "odm"]
-        data = {"csrf_token": csrf_from(page), "formats": formats}
-        response = client.post("/staff/s/TEST-1/export", data=data)
-    assert response.status_code == 200
-    return zipfile.ZipFile(io.BytesIO(response.get_data()))
 
 
 def _completion_mode(response: dict) -> tuple[str, str]:
@@ -232,6 +213,6 @@ def _check_odm(archive: zipfile.ZipFile, staff) -> None:
 
 def test_mode_and_enterer_reach_fhir_and_odm(app, session):
     study, staff = _world(app, session)
-    archive = _download(app, session, study)
+    archive = download(app, session, study, ["fhir", "fhir-ndjson", "odm"], TYPED)
     _check_fhir(archive, staff)
     _check_odm(archive, staff)

@@ -8,7 +8,9 @@ the file is emitted in chunks: header, map (every section's offset, known
 once N and the widths are), descriptors, the data read back from the spool,
 and value labels.
 
-Numbers are doubles, missing is ``.`` (0x7FE0000000000000); times are
+Numbers are doubles, missing is ``.`` (0x7FE0000000000000), and a column
+that declares missing-value reasons (``missing.py``) stores each as its
+extended missing value (``.a``, ``.b``...), labelled in its value labels; times are
 doubles with format ``%tc`` (milliseconds since 1960-01-01 00:00, wall
 clock), dates ``%td`` (days since 1960-01-01); strings are ``str#`` of the
 widest value, 1 to 2045 bytes of UTF-8
@@ -27,6 +29,7 @@ from datetime import datetime
 from typing import IO
 
 from pro_app.exports.layout import Variable
+from pro_app.exports.missing import Reason, reasons_of
 from pro_app.exports.spool import (
     KINDS,
     Rules,
@@ -58,9 +61,29 @@ class DtaError(ValueError):
     """The dataset cannot be written as a Stata .dta file as given."""
 
 
+def _extended(reason: Reason) -> float:
+    return reason.stata_double
+
+
 RULES = Rules(
-    DtaError, MAX_STRING, MISSING, -sys.float_info.max, LARGEST, EPOCH, 1000, 1
+    DtaError,
+    MAX_STRING,
+    MISSING,
+    -sys.float_info.max,
+    LARGEST,
+    EPOCH,
+    1000,
+    1,
+    _extended,
 )
+
+
+def labels(variable: Variable) -> dict[int, str]:
+    """Value labels of a column: its codes', then its extended missing values'
+    (under the long codes Stata labels them by)."""
+    out = dict(variable.value_labels)
+    out.update((r.stata_label_code, r.label) for r in reasons_of(variable))
+    return out
 
 
 def _field(text: str, size: int) -> bytes:
@@ -101,6 +124,8 @@ def _check(variables: Sequence[Variable]) -> None:
             raw = utf8(text, DtaError, f"{v.name}: value label for {code}")
             if b"\0" in raw or len(raw) > 32_000:
                 raise DtaError(f"{v.name}: value label for {code} is not storable")
+        if reasons_of(v) and v.type != "numeric":
+            raise DtaError(f"{v.name}: only numeric variables carry missing codes")
 
 
 def _label_sets(variables: Sequence[Variable]) -> dict[str, str]:
@@ -109,8 +134,8 @@ def _label_sets(variables: Sequence[Variable]) -> dict[str, str]:
     names: dict[tuple[tuple[int, str], ...], str] = {}
     out = {}
     for v in variables:
-        if v.value_labels:
-            key = tuple(sorted(v.value_labels.items()))
+        if all_labels := labels(v):
+            key = tuple(sorted(all_labels.items()))
             out[v.name] = names.setdefault(key, v.name)
     return out
 
@@ -120,7 +145,7 @@ def _value_labels(variables: Sequence[Variable], sets: dict[str, str]) -> bytes:
     for v in variables:
         if sets.get(v.name) != v.name:
             continue  # unlabelled, or another variable's set
-        entries = sorted(v.value_labels.items())
+        entries = sorted(labels(v).items())
         offsets, text = [], b""
         for _code, label in entries:
             offsets.append(len(text))
@@ -231,7 +256,9 @@ def dta_chunks(
 
     Values: str or None (empty) for ``string`` variables, int, float or None
     (NaN is missing too) for ``numeric``, naive ``datetime`` or None for
-    ``datetime``, ``date`` or None for ``date``. Every row is spooled (to
+    ``datetime``, ``date`` or None for ``date``; a
+    :class:`~pro_app.exports.missing.Reason` the column declares, in a
+    numeric column. Every row is spooled (to
     ``spool`` if given, else to an
     anonymous temporary file) before the first byte is yielded. Raises
     :class:`DtaError` on the first value the format cannot hold.

@@ -10,10 +10,12 @@ labels (records 3 and 4), machine integer and floating-point info (7/3,
 (7/13), character encoding "UTF-8" (7/20), dictionary termination (999) and
 the uncompressed little-endian data.
 
-Numbers are 8-byte doubles, system-missing is -DBL_MAX; times are DATETIME20
-(seconds since 1582-10-14 00:00, wall clock), dates DATE11 (the seconds of
-their midnight); strings are UTF-8, 1 to 255
-bytes wide (wider values, non-text, and numbers out of range are refused with
+Numbers are 8-byte doubles, system-missing is -DBL_MAX; a column that
+declares missing-value reasons (``missing.py``) stores each as its code,
+declared as a discrete user-missing value (record 2) with a value label;
+times are DATETIME20 (seconds since 1582-10-14 00:00, wall clock), dates
+DATE11 (the seconds of their midnight); strings are UTF-8, 1 to 255 bytes
+wide (wider values, non-text, and numbers out of range are refused with
 :class:`SavError`, never cut). Labels are cut at a character boundary to
 SPSS's limits: 256 bytes for a variable label, 120 for a value label.
 Trailing blanks of a string value are not kept (the format pads with them).
@@ -30,6 +32,7 @@ from datetime import datetime
 from typing import IO
 
 from pro_app.exports.layout import Variable
+from pro_app.exports.missing import Reason, reasons_of
 from pro_app.exports.spool import (
     KINDS,
     Rules,
@@ -45,6 +48,7 @@ MAX_STRING = 255  # wider strings need "very long string" segments: not written
 MAX_LABEL = 256
 MAX_VALUE_LABEL = 120
 MAX_NAME = 64
+MAX_MISSING = 3  # discrete user-missing values of one variable
 EPOCH = datetime(1582, 10, 14)
 _MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -63,9 +67,20 @@ class SavError(ValueError):
     """The dataset cannot be written as an SPSS system file as given."""
 
 
+def _code(reason: Reason) -> float:
+    return float(reason.spss)
+
+
 RULES = Rules(
-    SavError, MAX_STRING, SYSMIS, LOWEST, sys.float_info.max, EPOCH, 1, 86_400
+    SavError, MAX_STRING, SYSMIS, LOWEST, sys.float_info.max, EPOCH, 1, 86_400, _code
 )
+
+
+def labels(variable: Variable) -> dict[float, str]:
+    """Value labels of a column: its codes', then its missing values'."""
+    out = {float(c): t for c, t in variable.value_labels.items()}
+    out.update((float(r.spss), r.label) for r in reasons_of(variable))
+    return out
 
 
 def _up(size: int, unit: int) -> int:
@@ -129,6 +144,14 @@ def _check(variables: Sequence[Variable]) -> None:
             utf8(text, SavError, f"{v.name}: value label for {code!r}")
             if not math.isfinite(code):
                 raise SavError(f"{v.name}: value label for {code!r}, not finite")
+        reasons = reasons_of(v)
+        if reasons and v.type != "numeric":
+            raise SavError(f"{v.name}: only numeric variables carry missing codes")
+        if len(reasons) > MAX_MISSING:
+            raise SavError(f"{v.name}: more than {MAX_MISSING} user-missing codes")
+        for reason in reasons:
+            if reason.spss in v.value_labels:
+                raise SavError(f"{v.name}: missing code {reason.spss} is a response")
 
 
 def _variable_records(
@@ -150,9 +173,13 @@ def _variable_records(
             fmt = (5 << 16) | (8 << 8) | (0 if v.value_labels else 2)
         label = cut(v.label, MAX_LABEL)
         name = short.encode("ascii").ljust(8)
-        out.append(_VARIABLE.pack(2, width, int(bool(label)), 0, fmt, fmt, name))
+        codes = [float(r.spss) for r in reasons_of(v)]
+        out.append(
+            _VARIABLE.pack(2, width, int(bool(label)), len(codes), fmt, fmt, name)
+        )
         if label:  # padded to a multiple of 4 bytes
             out.append(struct.pack("<i", len(label)) + label.ljust(_up(len(label), 4)))
+        out.append(struct.pack(f"<{len(codes)}d", *codes))  # discrete user-missing
         index.append(position)
         segments = _up(width, 8) // 8 if width else 1
         for _ in range(segments - 1):  # continuation records of a long string
@@ -165,18 +192,15 @@ def _value_labels(variables: Sequence[Variable], index: list[int]) -> bytes:
     """One record 3 + 4 pair per distinct set of labels, shared by variables."""
     sets: dict[tuple[tuple[float, bytes], ...], list[int]] = {}
     for v, at in zip(variables, index, strict=True):
-        if v.value_labels:
+        if all_labels := labels(v):
             key = tuple(
-                sorted(
-                    (float(c), cut(t, MAX_VALUE_LABEL))
-                    for c, t in v.value_labels.items()
-                )
+                sorted((c, cut(t, MAX_VALUE_LABEL)) for c, t in all_labels.items())
             )
             sets.setdefault(key, []).append(at)
     out = []
-    for labels, members in sets.items():
-        out.append(struct.pack("<ii", 3, len(labels)))
-        for value, text in labels:
+    for pairs, members in sets.items():
+        out.append(struct.pack("<ii", 3, len(pairs)))
+        for value, text in pairs:
             # Length byte and text padded together to a multiple of 8.
             entry = struct.pack("<dB", value, len(text)) + text
             out.append(entry.ljust(8 + _up(len(text) + 1, 8), b" "))
@@ -256,7 +280,8 @@ def sav_chunks(
 
     Values: str or None for ``string`` variables, int, float or None (NaN is
     missing too) for ``numeric``, naive ``datetime`` or None for ``datetime``,
-    ``date`` or None for ``date``.
+    ``date`` or None for ``date``; a :class:`~pro_app.exports.missing.Reason`
+    the column declares, in a numeric column.
     Every row is spooled (to ``spool`` if given, else to an anonymous
     temporary file) before the first byte is yielded. Raises
     :class:`SavError` on the first value the format cannot hold.

@@ -24,6 +24,7 @@ from datetime import date, datetime
 from typing import IO
 
 from pro_app.exports.layout import Variable
+from pro_app.exports.missing import Reason, reasons_of
 
 KINDS = ("string", "numeric", "datetime", "date")
 CHUNK = 64 * 1024
@@ -41,6 +42,8 @@ class Rules:
     epoch: datetime  # times are counted from this wall-clock moment...
     per_second: int  # ...in seconds (1) or milliseconds (1000)
     per_day: int  # dates from the epoch's day: in seconds (86,400) or days (1)
+    # The double a missing-value reason is stored as (``missing.py``).
+    reason: Callable[[Reason], float] | None = None
 
 
 def utf8(text: object, error: type[ValueError], what: str) -> bytes:
@@ -149,6 +152,8 @@ class RowSpool:
         if value is None:
             return self.rules.missing
         if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, Reason):
+                return self._reason(variable, value, n)
             raise self.rules.error(
                 f"{variable.name} in row {n} is not a number: {value!r}"
             )
@@ -163,6 +168,15 @@ class RowSpool:
                 f"{variable.name} in row {n}: {value!r} is out of this format's range"
             )
         return number
+
+    def _reason(self, variable: Variable, value: Reason, n: int) -> float:
+        # Only a reason the column declares: elsewhere its code would be data.
+        if value not in reasons_of(variable) or self.rules.reason is None:
+            raise self.rules.error(
+                f"{variable.name} in row {n}: {value.key} is not one of its "
+                "declared missing values"
+            )
+        return self.rules.reason(value)
 
     def _moment(self, variable: Variable, value: object, n: int) -> float:
         if value is None:

@@ -18,9 +18,11 @@ from pro_app.audit.models import AuditEvent
 from pro_app.exports import services, stats
 from pro_app.exports.dta import DtaError
 from pro_app.exports.layout import ExportFilters
+from pro_app.exports.missing import NOT_APPLICABLE, SKIPPED
 from pro_app.exports.sav import SavError
 
 READERS = {"spss": pyreadstat.read_sav, "stata": pyreadstat.read_dta}
+SUFFIX = {"spss": "sav", "stata": "dta"}
 NAMES = ("נבדק-001", "مشارك-002", "Участник-003")
 
 
@@ -64,12 +66,18 @@ def test_an_export_without_rows_is_a_labelled_file(session, world, tmp_path, fmt
     files = getattr(stats, fmt)(plan, nothing)
     rand36 = next(f for f in files if "rand36" in f.name)
     frame, meta = READERS[fmt](_write(rand36, tmp_path / rand36.name))
-    variables = stats.instrument_variables(plan, "rand36")
+    variables = stats.instrument_variables(plan, "rand36", SUFFIX[fmt])
     assert rand36.rows == len(frame) == 0
     assert meta.column_names == [v.name for v in variables]
-    assert meta.variable_value_labels["rand36_q01"] == dict(
-        variables[meta.column_names.index("rand36_q01")].value_labels
-    )
+    q01 = variables[meta.column_names.index("rand36_q01")]
+    # Codes, then the missing values' labels (-7/-8 in SPSS, .a/.b in Stata).
+    missing = {"spss": {-7: SKIPPED.label, -8: NOT_APPLICABLE.label}}
+    missing["stata"] = {"a": SKIPPED.label, "b": NOT_APPLICABLE.label}
+    want = {**q01.value_labels, **missing[fmt]}
+    assert meta.variable_value_labels["rand36_q01"] == want
+    assert [meta.column_names_to_labels[v.name] for v in variables] == [
+        v.label for v in variables
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["spss", "stata"])

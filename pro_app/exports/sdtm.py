@@ -19,6 +19,13 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 
+from pro_app.exports.define_xml import (
+    Dataset,
+    DefineSpec,
+    Origin,
+    Term,
+    define_file,
+)
 from pro_app.exports.layout import (
     ExportFile,
     ExportPlan,
@@ -603,6 +610,130 @@ def _sv_rows(
     return out
 
 
+COLLECTED = Origin("Collected", "Subject")
+DERIVED = Origin("Derived")
+ASSIGNED = Origin("Assigned")
+PROTOCOL = Origin("Protocol")
+#: Where each variable's values come from (Define-XML 2.1 def:Origin).
+ORIGINS = {
+    "USUBJID": DERIVED,
+    "QSSEQ": DERIVED,
+    "QSORRES": COLLECTED,
+    "QSSTRESC": DERIVED,
+    "QSSTRESN": DERIVED,
+    "QSSTAT": DERIVED,
+    "QSREASND": DERIVED,
+    "QSBLFL": DERIVED,
+    "QSDRVFL": DERIVED,
+    "QSEVLINT": PROTOCOL,
+    "VISITNUM": PROTOCOL,
+    "VISIT": PROTOCOL,
+    "QSDTC": COLLECTED,
+    "QSDY": DERIVED,
+    "RFSTDTC": PROTOCOL,
+    "ACTARMCD": DERIVED,
+    "ACTARM": DERIVED,
+    "ARMNRS": DERIVED,
+    "SVSTDTC": DERIVED,
+    "SVENDTC": DERIVED,
+    "SVSTDY": DERIVED,
+    "SVENDY": DERIVED,
+}
+DATA_TYPES = {
+    "QSSTRESN": "float",
+    "QSDTC": "partialDatetime",
+    "RFSTDTC": "date",
+    "RFICDTC": "date",
+    "SVSTDTC": "date",
+    "SVENDTC": "date",
+}
+QS_COMMENTS = {
+    "QSBLFL": "Y on the records of the protocol's baseline visit that hold a result.",
+    "QSDTC": "Online: when the participant submitted, on their clock. Paper or "
+    "interview: the day answered, as entered by staff.",
+    "QSGRPID": "One completed form; SUPPQS points at it (IDVAR QSGRPID).",
+}
+SV_COMMENTS = {
+    "SVSTDTC": "The first day a form of the visit was answered.",
+    "SVENDTC": "The last day a form of the visit was answered.",
+}
+
+
+def define_spec(plan: ExportPlan) -> DefineSpec:
+    """What define.xml says about the datasets of ``sdtm``."""
+    root = instruments_dir()
+    terms, methods, testcds, qscats = [], {}, [], []
+    for instrument in plan.instruments:
+        mapping = load_mapping(instrument, root)
+        qscats.append((mapping.qscat, instrument.name))
+        for term in mapping.items.values():
+            terms.append(Term(term.testcd, term.test, "text", COLLECTED))
+            testcds.append((term.testcd, term.test))
+        for scale in instrument.scales:
+            oid = f"MT.{mapping.scores[scale.id].testcd}"
+            methods[oid] = (
+                f"{instrument.short_name} {scale.name}"[:200],
+                f"{instrument.name} {instrument.version}: scale {scale.name} scored "
+                f"by method {scale.method} as the instrument file defines it "
+                "(instruments/<id>/<version>/instrument.toml); the SE record is "
+                "the score's standard error from the same lookup.",
+            )
+            for term in _score_terms(mapping, scale.id):
+                terms.append(
+                    Term(term.testcd, term.test, "float", Origin("Derived", method=oid))
+                )
+                testcds.append((term.testcd, term.test))
+    sites = sorted({(s.site, s.site_name) for s in plan.subjects})
+    ids = _id_lengths(plan)
+    common = {"STUDYID", "DOMAIN", "USUBJID"}
+    datasets = [
+        Dataset(
+            "QS", "Questionnaires", "FINDINGS",
+            "One record per questionnaire per question per visit per subject",
+            QsRows(plan).variables(),
+            ("STUDYID", "USUBJID", "QSCAT", "QSTESTCD", "VISITNUM"),
+            (*common, "QSSEQ", "QSTESTCD", "QSTEST", "QSCAT"),
+            ORIGINS, QS_COMMENTS,
+            {"QSTESTCD": "CL.QSTESTCD", "QSCAT": "CL.QSCAT", "QSBLFL": "CL.NY",
+             "QSDRVFL": "CL.NY"},
+            DATA_TYPES,
+        ),
+        Dataset(
+            "SUPPQS", "Supplemental Qualifiers for QS", "RELATIONSHIP",
+            "One record per IDVAR, IDVARVAL, and QNAM value per subject",
+            _narrowed(SUPP_VARIABLES, ids),
+            ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"),
+            ("STUDYID", "RDOMAIN", "USUBJID", "QNAM", "QLABEL", "QVAL", "QORIG"),
+            ORIGINS, {}, {"QNAM": "CL.QNAM"}, DATA_TYPES,
+        ),
+        Dataset(
+            "DM", "Demographics", "SPECIAL PURPOSE", "One record per subject",
+            _narrowed(DM_VARIABLES, ids), ("STUDYID", "USUBJID"),
+            (*common, "SUBJID", "SITEID", "ARMCD", "ARM"),
+            ORIGINS, DM_NOT_COLLECTED,
+            {"SITEID": "CL.SITEID", "ARMCD": "CL.ARMCD", "ACTARMCD": "CL.ARMCD",
+             "DTHFL": "CL.NY"},
+            DATA_TYPES,
+        ),
+        Dataset(
+            "SV", "Subject Visits", "SPECIAL PURPOSE",
+            "One record per subject per actual visit",
+            _narrowed(SV_VARIABLES, ids), ("STUDYID", "USUBJID", "VISITNUM"),
+            (*common, "VISITNUM"), ORIGINS, SV_COMMENTS, {}, DATA_TYPES,
+        ),
+    ]  # fmt: skip
+    codelists = {
+        "CL.QSTESTCD": ("Question Short Name", testcds),
+        "CL.QSCAT": ("Category of Question", qscats),
+        "CL.QNAM": ("Supplemental Qualifier Name", list(SUPPQS_QUALIFIERS.items())),
+        "CL.SITEID": ("Study Site Identifier", sites),
+        "CL.ARMCD": ("Planned Arm Code", [(ARMCD, ARM)]),
+        # CDISC CT No Yes Response (NY, C66742): the subset used.
+        "CL.NY": ("No Yes Response", [("Y", "Yes")]),
+    }
+    return DefineSpec(datasets, terms, methods, codelists)
+
+
 def sdtm(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
     """``sdtm``: QS, SUPPQS, DM and SV as CSV and XPORT v5, and the define listing."""
     datasets: list[tuple[str, str, Sequence[tuple[str, str, str, int]], Rows]] = [
@@ -615,4 +746,4 @@ def sdtm(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
     for domain, label, variables, batches in datasets:
         narrowed = _narrowed(variables, _id_lengths(plan))
         files += _dataset_files(plan, domain, label, narrowed, batches)
-    return [*files, define_csv(plan)]
+    return [*files, define_csv(plan), define_file(plan, define_spec(plan))]

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from pathlib import Path
 
+import odmlib
 import pandas as pd
 import pyreadstat
+from lxml import etree
 from sqlalchemy import select
 
 from pro_app.audit.models import AuditEvent
@@ -131,6 +134,7 @@ def _compare(frame: pd.DataFrame, app, world, session) -> None:
 def test_qs_csv_and_xpt_match_the_database(app, world, session, tmp_path):
     out = _export(app, tmp_path)
     assert sorted(p.name for p in out.iterdir()) == [
+        "TEST-1_define.xml",
         "TEST-1_dm.csv",
         "TEST-1_dm.xpt",
         "TEST-1_qs.csv",
@@ -343,3 +347,73 @@ def test_submission_package_as_a_user_lives_it(app, world, session, tmp_path):
     }
     sex = define[(define["dataset"] == "DM") & (define["name"] == "SEX")]
     assert "not collected" in sex["comment"].iloc[0]
+
+
+# The Define-XML 2.1 schema as CDISC publishes it, bundled with odmlib.
+DEFINE_XSD = Path(odmlib.__file__).parent / "schemas/define/2.1/define2-1-0.xsd"
+NS = {
+    "odm": "http://www.cdisc.org/ns/odm/v1.3",
+    "def": "http://www.cdisc.org/ns/def/v2.1",
+    "xlink": "http://www.w3.org/1999/xlink",
+}
+
+
+def test_define_xml_is_valid_define_2_1_and_describes_the_data(app, world, tmp_path):
+    out = _export(app, tmp_path)
+    doc = etree.parse(str(out / "TEST-1_define.xml"))
+    schema = etree.XMLSchema(etree.parse(str(DEFINE_XSD)))
+    assert schema.validate(doc), schema.error_log
+    mdv = doc.find(".//odm:MetaDataVersion", NS)
+    assert mdv.get(f"{{{NS['def']}}}DefineVersion") == "2.1.0"
+    standard = mdv.find("def:Standards/def:Standard", NS)
+    assert (standard.get("Name"), standard.get("Version")) == ("SDTMIG", "3.3")
+    # Every reference points at a definition (the schema does not check it).
+    defined = {e.get("OID") for e in mdv.iter() if e.get("OID")}
+    for attribute in ("ItemOID", "MethodOID", "CodeListOID", "WhereClauseOID"):
+        for element in mdv.iter():
+            if element.get(attribute):
+                assert element.get(attribute) in defined, (attribute, element.attrib)
+    for element in mdv.iter():
+        oid = element.get(f"{{{NS['def']}}}CommentOID")
+        assert oid is None or oid in defined
+    # One dataset per .xpt file of the export, each file present.
+    leaves = mdv.findall(".//def:leaf", NS)
+    hrefs = {leaf.get(f"{{{NS['xlink']}}}href") for leaf in leaves}
+    assert hrefs == {f"TEST-1_{d}.xpt" for d in ("qs", "suppqs", "dm", "sv")}
+    assert all((out / href).exists() for href in hrefs)
+    # Each variable of each dataset, in file order.
+    for name in ("qs", "suppqs", "dm", "sv"):
+        _frame, meta = pyreadstat.read_xport(str(out / f"TEST-1_{name}.xpt"))
+        group = mdv.find(f"odm:ItemGroupDef[@Name='{name.upper()}']", NS)
+        refs = [r.get("ItemOID") for r in group.findall("odm:ItemRef", NS)]
+        assert refs == [f"IT.{name.upper()}.{c}" for c in meta.column_names]
+    # Value-level metadata: every QSTESTCD in QS, items collected, scores derived.
+    qs = _csv(out / "TEST-1_qs.csv")
+    where = {
+        w.get("OID"): w.findtext("odm:RangeCheck/odm:CheckValue", namespaces=NS)
+        for w in mdv.findall("def:WhereClauseDef", NS)
+    }
+    values = mdv.findall("def:ValueListDef/odm:ItemRef", NS)
+    by_code = {
+        where[r.find("def:WhereClauseRef", NS).get("WhereClauseOID")]: r for r in values
+    }
+    assert set(qs["QSTESTCD"]) <= set(by_code)
+    items = {}
+    for item in mdv.findall("odm:ItemDef", NS):
+        items[item.get("OID")] = item
+    for code, derived in zip(qs["QSTESTCD"], qs["QSDRVFL"], strict=True):
+        ref = by_code[code]
+        origin = items[ref.get("ItemOID")].find("def:Origin", NS).get("Type")
+        assert origin == ("Derived" if derived == "Y" else "Collected")
+        assert (ref.get("MethodOID") is not None) == (derived == "Y")
+    # Why SEX is empty, and the site names behind SITEID.
+    sex = items["IT.DM.SEX"]
+    comment_oid = sex.get(f"{{{NS['def']}}}CommentOID")
+    comment = mdv.find(f"def:CommentDef[@OID='{comment_oid}']", NS)
+    assert "not collected" in "".join(comment.itertext())
+    sites = mdv.find("odm:CodeList[@OID='CL.SITEID']", NS)
+    decoded = {
+        i.get("CodedValue"): "".join(i.itertext()).strip()
+        for i in sites.findall("odm:CodeListItem", NS)
+    }
+    assert decoded == {"01": "Site one", "02": "Site two"}

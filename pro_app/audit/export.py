@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 from pro_app.audit.models import AuditEvent
 from pro_app.audit.services import record
 from pro_app.audit.trail import TrailFilter, actor_names, compact_json, conditions
+from pro_app.exports.csvfile import SafeWriter
 
 EXPORT_ACTION = "audit.export"
 CSV_COLUMNS = (
@@ -31,8 +31,6 @@ CSV_COLUMNS = (
     "prev_hash",
     "hash",
 )
-# Spreadsheets run a cell starting with one of these as a formula (CWE-1236).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 _CHUNK = 1000
 
 
@@ -62,22 +60,15 @@ def record_export(
     return rows or 0, up_to
 
 
-def _cell(value: Any) -> Any:
-    """Keep a spreadsheet from running a cell as a formula.
-
-    A text cell starting with = + - @ tab, carriage return or an apostrophe
-    gets one more apostrophe in front; removing one leading apostrophe from
-    such a cell gives back the stored value exactly (e.g. to re-hash a row).
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_lines(session: Session, f: TrailFilter, *, up_to: int) -> Iterator[str]:
-    """Yield the CSV export, header first, in sequence order, chunk by chunk."""
+    """Yield the CSV export, header first, in sequence order, chunk by chunk.
+
+    Text cells are made safe for spreadsheets by the shared CSV writer: one
+    apostrophe before a cell starting with = + - @ tab, CR or an apostrophe;
+    removing it gives back the stored value exactly (e.g. to re-hash a row).
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow(CSV_COLUMNS)
     yield buffer.getvalue()
     query = select(AuditEvent).where(*conditions(f), AuditEvent.id <= up_to)
@@ -98,21 +89,16 @@ def csv_lines(session: Session, f: TrailFilter, *, up_to: int) -> Iterator[str]:
                 [
                     e.id,
                     e.occurred_at.isoformat(),
-                    *map(
-                        _cell,
-                        (
-                            e.actor,
-                            names.get(e.actor, ""),
-                            e.action,
-                            e.entity_type,
-                            e.entity_id or "",
-                            compact_json(e.old_value),
-                            compact_json(e.new_value),
-                            e.reason or "",
-                            e.ip or "",
-                            e.user_agent or "",
-                        ),
-                    ),
+                    e.actor,
+                    names.get(e.actor, ""),
+                    e.action,
+                    e.entity_type,
+                    e.entity_id or "",
+                    compact_json(e.old_value),
+                    compact_json(e.new_value),
+                    e.reason or "",
+                    e.ip or "",
+                    e.user_agent or "",
                     e.prev_hash,
                     e.hash,
                 ]

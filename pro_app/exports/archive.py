@@ -1,14 +1,18 @@
 """Deliver export files: as a zip streamed as it is built, or into a folder.
 
 Both hash every file while its bytes pass (SHA-256), so the digest recorded
-in the audit trail is that of the bytes delivered. Pure: no Flask, no DB.
+in the audit trail is that of the bytes delivered. Files written to disk
+appear all together or not at all (``write_all``). Pure: no Flask, no DB.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from pro_app.exports.layout import ExportFile
@@ -26,6 +30,8 @@ class Delivery:
     def __init__(self) -> None:
         self.files: dict[str, str] = {}
         self.rows: dict[str, int] = {}
+        # The file being written when a write failed (``write_all``).
+        self.failed: str | None = None
 
     def hashed(self, out: ExportFile) -> Iterator[bytes]:
         """Pass a file's chunks through, recording its digest at the end."""
@@ -102,23 +108,38 @@ class ZipStream(Delivery):
         self.sha256 = self._digest.hexdigest()
 
 
-def write_files(files: Iterable[ExportFile], target: Path) -> Delivery:
-    """Write each file into the folder ``target``; return the digests."""
-    delivery = Delivery()
-    for out in files:
-        write_file(out, target / out.name, delivery)
-    return delivery
+def write_all(
+    files: Sequence[ExportFile],
+    paths: Sequence[Path],
+    delivery: Delivery | None = None,
+) -> Delivery:
+    """Write every file of an export to its path, all of them or none.
 
-
-def write_file(out: ExportFile, path: Path, delivery: Delivery) -> None:
-    """Write one file to ``path`` (any name), recorded under its own name.
-
-    A file that fails part-way is removed rather than left half written.
+    Each file is first written into a hidden folder made beside its target
+    (the same file system, so the final move is a rename); only once every
+    file is complete are they moved into place. If any fails (a value the
+    format cannot hold, a full disk...), every file written so far is
+    removed, nothing is moved, ``failed`` names the file and the error is
+    raised again.
     """
+    delivery = delivery if delivery is not None else Delivery()
+    staging: dict[Path, Path] = {}
+    staged: list[tuple[Path, Path]] = []
     try:
-        with open(path, "wb") as handle:
-            for chunk in delivery.hashed(out):
-                handle.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+        for out, path in zip(files, paths, strict=True):
+            parent = path.parent
+            if parent not in staging:
+                staging[parent] = Path(tempfile.mkdtemp(prefix=".export-", dir=parent))
+            temporary = staging[parent] / f"{len(staged)}-{path.name}"
+            delivery.failed = out.name
+            with open(temporary, "wb") as handle:
+                for chunk in delivery.hashed(out):
+                    handle.write(chunk)
+            staged.append((temporary, path))
+        delivery.failed = None
+        for temporary, path in staged:
+            os.replace(temporary, path)
+    finally:
+        for folder in staging.values():
+            shutil.rmtree(folder, ignore_errors=True)
+    return delivery

@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from pro_app.exports import services
-from pro_app.exports.archive import Delivery, write_file
+from pro_app.exports.archive import Delivery, write_all
 from pro_app.exports.dta import DtaError
 from pro_app.exports.formats import FORMATS, get_format
 from pro_app.exports.layout import ExportFilters
@@ -66,22 +66,30 @@ def export_cli(
     # (SQLite's write lock) for the whole export.
     source = services.record_source(db.session, plan, end_batch=db.session.rollback)
     files = fmt.build(plan, source)
-    delivery = Delivery()
+    made = None
     if len(files) == 1 and (out is None or not out.is_dir()):
         paths = [out or Path(files[0].name)]
     else:
         folder = out or Path(plan.file_name(fmt.name, "d").removesuffix(".d"))
+        if not folder.exists():
+            made = folder
         folder.mkdir(parents=True, exist_ok=True)
         paths = [folder / f.name for f in files]
+    delivery = Delivery()
+    try:
+        # Every file is written aside and moved into place only when all are
+        # complete: a failed export leaves no file behind and is not audited.
+        write_all(files, paths, delivery)
+    except (XportError, SavError, DtaError) as error:
+        # Found part-way through: a value the file format cannot hold.
+        _remove_if_empty(made)
+        raise click.ClickException(
+            f"{delivery.failed}: {error}; nothing was exported"
+        ) from error
+    except BaseException:
+        _remove_if_empty(made)
+        raise
     for export_file, path in zip(files, paths, strict=True):
-        try:
-            write_file(export_file, path, delivery)
-        except (XportError, SavError, DtaError) as error:
-            # Found part-way through (a value the file format cannot hold): the
-            # partial file is gone and nothing is recorded as exported.
-            raise click.ClickException(
-                f"{export_file.name}: {error}; nothing was exported"
-            ) from error
         click.echo(
             f"{path}\t{delivery.rows[export_file.name]} rows\t"
             f"sha256 {delivery.files[export_file.name]}"
@@ -97,3 +105,9 @@ def export_cli(
         file_rows=delivery.rows,
     )
     db.session.commit()
+
+
+def _remove_if_empty(folder: Path | None) -> None:
+    # The folder this command made for the files, now left empty.
+    if folder is not None and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()

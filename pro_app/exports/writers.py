@@ -9,10 +9,10 @@ is a missing value.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
+# CHUNK and csv_chunks are also taken from here by the other writers.
+from pro_app.exports.csvfile import CHUNK, csv_chunks, csv_fragment, text_chunks  # noqa: F401
 from pro_app.exports.layout import (
     CORRECTED,
     KEY_VARIABLES,
@@ -24,9 +24,6 @@ from pro_app.exports.layout import (
     Variable,
     wide_variables,
 )
-
-# Bytes of CSV text gathered before a chunk is handed on.
-CHUNK = 64 * 1024
 
 LONG_COLUMNS = (
     *(v.name for v in KEY_VARIABLES[:7]),
@@ -53,23 +50,6 @@ SCORE_COLUMNS = (
 )
 
 
-def csv_chunks(
-    header: Sequence[str], rows: Iterable[list[list[object]]], out: ExportFile
-) -> Iterator[bytes]:
-    """Encode a header and batches of rows as CSV, in chunks of about CHUNK."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for batch in rows:
-        writer.writerows(batch)
-        out.rows += len(batch)
-        if buffer.tell() >= CHUNK:
-            yield buffer.getvalue().encode()
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\r\n")
-    yield buffer.getvalue().encode()
-
-
 def _keys(plan: ExportPlan, record: SubmissionRecord) -> list[object]:
     return [
         plan.study,
@@ -92,13 +72,6 @@ def _layout(plan: ExportPlan, record: SubmissionRecord) -> InstrumentLayout:
     if layout is None:  # the service only yields instruments in the plan
         raise LookupError(f"{record.instrument} {record.version} is not in the plan")
     return layout
-
-
-def csv_fragment(values: Sequence[object]) -> str:
-    """Cells as they appear inside a CSV line (quoted as needed), no line end."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(values)
-    return buffer.getvalue()
 
 
 class LongLines:
@@ -141,22 +114,6 @@ class LongLines:
                 cell = cells[code] = csv_fragment([item_id, name, code, label])
             lines.append(f"{head}{cell}{tail}{1 if corrected else 0}\r\n")
         return "".join(lines), len(lines)
-
-
-def text_chunks(
-    header: Sequence[str], pieces: Iterable[tuple[str, int]], out: ExportFile
-) -> Iterator[bytes]:
-    """Encode a CSV header and pre-rendered (text, rows) pieces, in chunks."""
-    parts = [csv_fragment(header) + "\r\n"]
-    size = 0
-    for text, rows in pieces:
-        parts.append(text)
-        size += len(text)
-        out.rows += rows
-        if size >= CHUNK:
-            yield "".join(parts).encode()
-            parts, size = [], 0
-    yield "".join(parts).encode()
 
 
 def long_csv(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:

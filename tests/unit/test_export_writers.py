@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pro_app.catalog import load_catalog
-from pro_app.exports import codebook, writers
+from pro_app.exports import codebook, csvfile, writers
 from pro_app.exports.archive import Delivery, ZipStream
 from pro_app.exports.formats import FORMATS, Format, UnknownFormat, get_format, register
 from pro_app.exports.layout import (
@@ -161,7 +161,7 @@ def test_a_record_outside_the_plan_is_an_error():
 
 
 def test_csv_is_written_in_chunks_and_counts_rows(monkeypatch):
-    monkeypatch.setattr(writers, "CHUNK", 100)
+    monkeypatch.setattr(csvfile, "CHUNK", 100)
     out = ExportFile("x.csv", lambda f: ())
     batches = [[["a", None, 1.5]] * 3 for _ in range(10)]
     chunks = list(writers.csv_chunks(["h1", "h2", "h3"], batches, out))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 
@@ -446,12 +447,24 @@ MODE_VALUES = {
 }
 
 
+def ascii_name(name: str | None) -> str:
+    """A staff name as XPORT v5 can hold it (ASCII): accents dropped
+    ("José" -> "Jose"); a name in another script gives "" (left out: the
+    account, QSENTBY, still says who entered the form)."""
+    folded = "".join(
+        c
+        for c in unicodedata.normalize("NFKD", name or "")
+        if not unicodedata.combining(c)
+    )
+    return folded if folded.isascii() else ""
+
+
 def supp_rows(plan: ExportPlan, record: SubmissionRecord) -> list[list[object]]:
     """SUPPQS of one form: its mode; for paper and interview who entered it."""
     values = {"QSMODE": MODE_VALUES.get(record.mode, record.mode.upper())}
     if record.entered_by:
         values["QSENTBY"] = record.entered_by
-        values["QSENTBYN"] = record.entered_by_name or ""
+        values["QSENTBYN"] = ascii_name(record.entered_by_name)
     usubjid = f"{plan.study}-{record.subject}"
     return [
         [

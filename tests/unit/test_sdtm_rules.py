@@ -10,7 +10,7 @@ import pytest
 from pro_app.catalog import load_catalog
 from pro_app.config import DEFAULTS
 from pro_app.exports.layout import ExportFilters, ExportPlan, SubmissionRecord
-from pro_app.exports.sdtm import COLUMNS, QsRows, number_text, study_day
+from pro_app.exports.sdtm import COLUMNS, QsRows, number_text, study_day, supp_rows
 from pro_app.exports.sdtm_map import (
     MappingError,
     instruments_dir,
@@ -288,3 +288,30 @@ def test_supp_rules():
         "SAS name" in p for p in check_supp([{**supp, "QNAM": "1X"}], parent, "QS")
     )
     assert any("repeated" in p for p in check_supp([supp, supp], parent, "QS"))
+
+
+def test_suppqs_of_a_paper_form_names_who_entered_it_in_ascii():
+    when = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+    plan = ExportPlan("S-1", 1, ExportFilters(), (), when)
+
+    def rows(name):
+        record = SubmissionRecord(
+            7, "01", "UTC", "001", "BL", "rand36", "1.0", "en", "paper", when, {},
+            (), entered_by="staff:3", entered_by_name=name,
+        )  # fmt: skip
+        return {r[5]: r[7] for r in supp_rows(plan, record)}
+
+    assert rows("José Núñez") == {
+        "QSMODE": "PAPER",
+        "QSENTBY": "staff:3",
+        "QSENTBYN": "Jose Nunez",
+    }
+    # A name in another script cannot go into XPORT v5; the account still can.
+    assert rows("דנה לוי") == {"QSMODE": "PAPER", "QSENTBY": "staff:3"}
+    assert all(r[3:5] == ["QSGRPID", "7"] for r in supp_rows(plan, _online(when)))
+
+
+def _online(when):
+    return SubmissionRecord(
+        7, "01", "UTC", "001", "BL", "rand36", "1.0", "en", "self", when, {}, ()
+    )

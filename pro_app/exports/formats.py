@@ -59,7 +59,9 @@ for _format in (
     Format("codebook", "Codebook (CSV and HTML)", codebook.codebook_csv),
     Format("spss", "SPSS .sav per instrument, labelled", stats.spss),
     Format("stata", "Stata .dta per instrument, labelled", stats.stata),
-    Format("sdtm", "CDISC SDTM QS (CSV, XPORT v5) and define listing", sdtm.sdtm),
+    Format(
+        "sdtm", "CDISC SDTM QS, SUPPQS, DM, SV (CSV, XPORT v5), define.xml", sdtm.sdtm
+    ),
     Format("odm", "CDISC ODM 1.3.2 XML with audit records", odm.odm),
     Format("fhir", "HL7 FHIR R4 Bundle (JSON)", fhir.bundle),
     Format(

@@ -21,6 +21,7 @@ from pro_app.studies.site_contact import (
     email_problem,
     phone_problem,
 )
+from pro_app.studies.subject_ids import ascii_pattern_problem
 
 LINK_POLICIES = ("long_lived", "per_message")
 MIN_ANSWERED_RULES = ("any", "half")  # pro_app.scoring.params.NAMED_RULES
@@ -64,6 +65,8 @@ class StudySettings:
     rand36_min_answered: str | None = None
     show_scores_to_participants: bool = False
     link_policy: str = "long_lived"
+    # Checked at import: ASCII ids only (``subject_ids``), for SAS XPORT.
+    subject_id_pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,17 @@ def _settings(t: _Table) -> StudySettings:
         rand36_min_answered=rule,
         show_scores_to_participants=t.get("show_scores_to_participants", bool, False),
         link_policy=policy,
+        subject_id_pattern=_subject_id_pattern(t),
     )
+
+
+def _subject_id_pattern(t: _Table) -> str | None:
+    pattern = t.get("subject_id_pattern", str)
+    if pattern is not None:
+        problem = ascii_pattern_problem(pattern)
+        if problem is not None:
+            t.fail("subject_id_pattern", f"{pattern!r} {problem}")
+    return pattern
 
 
 def _reminders(t: _Table) -> ReminderPlan:

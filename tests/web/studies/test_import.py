@@ -396,3 +396,18 @@ def test_the_baseline_visit_follows_the_protocol_file(session, catalog):
     assert "timepoint W4: is_baseline False -> True" in report.study_changes
     baseline = session.scalars(select(Timepoint.code).where(Timepoint.is_baseline))
     assert list(baseline) == ["W4"]
+
+
+def test_import_refuses_a_subject_id_pattern_with_non_ascii_ids(app, session, tmp_path):
+    text = SHIPPED_PROTOCOL.read_text(encoding="utf-8").replace(
+        '# subject_id_pattern = "[A-Za-z0-9][A-Za-z0-9._-]{0,39}"',
+        'subject_id_pattern = "LK-\\\\w+"',
+    )
+    assert "subject_id_pattern = " in text
+    path = tmp_path / "study.toml"
+    path.write_text(text, encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["studies", "import", str(path)])
+    assert result.exit_code != 0
+    assert "subject_id_pattern" in result.output
+    assert "non-ASCII" in result.output
+    assert session.scalar(select(Study)) is None

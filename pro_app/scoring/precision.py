@@ -19,6 +19,7 @@ kept to ``COMPOSITE_RAW_DECIMALS`` so that it has the T-score's resolution.
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 #: Decimal places a stored score keeps (docs/scoring.md, "Precision").
@@ -39,8 +40,15 @@ def exact(value: Number) -> Fraction:
     if isinstance(value, Fraction):
         return value
     if isinstance(value, float):
-        return Fraction(repr(value))
+        return _decimal(value)
     return Fraction(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _decimal(value: float) -> Fraction:
+    # The instrument files hold a few hundred distinct numbers; parsing each
+    # one's text once keeps exact scoring close to float speed.
+    return Fraction(repr(value))
 
 
 def rounded(value: Number, places: int = DECIMALS) -> Fraction:

@@ -101,7 +101,7 @@ def _shorten(text: str, room: int, measure: Measure, keep_end: bool) -> str:
         return text
     if keep_end:
         head, tail = text, text
-        for _ in range(len(text)):
+        while head or tail:
             shown = f"{head.rstrip()}{ELLIPSIS}{tail.lstrip()}"
             if measure(shown) <= room:
                 return shown

@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / ".ci" / "system-packages"
 BASH = shutil.which("bash") or "/bin/bash"
-NEEDED = ["chromium", "postgresql", "postgresql-common", "fonts-dejavu-core"]
+NEEDED = ["chromium", "postgresql", "postgresql-common", "fonts-dejavu-core", "pspp"]
 
 FAKES = {
     "id": 'echo "$FAKE_UID"',
@@ -84,7 +84,7 @@ def test_as_root_apt_get_installs_only_the_missing_packages(tmp_path: Path) -> N
     assert ran == [
         "apt-get update -q DEBIAN_FRONTEND=noninteractive",
         "apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core"
-        " DEBIAN_FRONTEND=noninteractive",
+        " pspp DEBIAN_FRONTEND=noninteractive",
     ]
     assert "chromium fonts-dejavu-core" in result.stderr
 
@@ -116,7 +116,7 @@ def test_without_root_or_sudo_it_stops_with_the_command_to_run(
     assert ran == []
     assert (
         "  sudo apt-get update && sudo apt-get install -y --no-install-recommends"
-        " chromium postgresql postgresql-common\n"
+        " chromium postgresql postgresql-common pspp\n"
     ) in result.stderr
 
 

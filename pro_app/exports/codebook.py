@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator
 
+from pro_app.exports.analysis import visit_variables
 from pro_app.exports.layout import (
     KEY_VARIABLES,
     ExportFile,
@@ -39,12 +40,24 @@ _SCORES_ONLY = (
     Variable("prorated", "Score prorated for missing items", "numeric"),
     Variable("status", "ok, or not_scorable", "string"),
     Variable("algorithm", "Scoring code and version", "string"),
+    Variable(
+        "baseline_visit",
+        "Row is at the protocol's baseline visit (empty: no baseline declared)",
+        "numeric",
+    ),
+    Variable("baseline_value", "Same scale's value at the baseline visit", "numeric"),
+    Variable(
+        "change_from_baseline",
+        "value - baseline_value, for visits after baseline (ADaM CHG)",
+        "numeric",
+    ),
 )
 
 
 def codebook_entries(plan: ExportPlan) -> list[tuple[str, Variable]]:
     """Every variable of every dataset, as (dataset, variable)."""
-    entries = [("wide", v) for v in wide_variables(plan.instruments)]
+    entries = [("wide", v) for v in visit_variables(plan.instruments)]
+    entries += [("questionnaire", v) for v in wide_variables(plan.instruments)]
     by_name = {v.name: v for v in KEY_VARIABLES + _LONG_ONLY}
     entries += [("long", by_name[name]) for name in LONG_COLUMNS]
     entries += [("scores", v) for v in KEY_VARIABLES + _SCORES_ONLY]
@@ -85,8 +98,10 @@ def codebook_csv(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
 
 
 _DATASETS = {
-    "wide": "Wide dataset (csv-wide, SPSS, Stata): one row per subject, "
-    "timepoint and instrument",
+    "wide": "Wide dataset (csv-wide): one row per subject and timepoint, every "
+    "instrument of the visit, change from baseline per score",
+    "questionnaire": "Questionnaire dataset (csv-questionnaire, SPSS, Stata): "
+    "one row per subject, timepoint and instrument",
     "long": "Long dataset (csv-long): one row per answer",
     "scores": "Scores dataset (scores): one row per scale score",
 }

@@ -54,7 +54,10 @@ class UnknownFormat(LookupError):
 
 for _format in (
     Format("csv-long", "CSV, one row per answer", writers.long_csv),
-    Format("csv-wide", "CSV, one row per questionnaire", writers.wide_csv),
+    Format("csv-wide", "CSV, one row per subject and visit", writers.wide_csv),
+    Format(
+        "csv-questionnaire", "CSV, one row per questionnaire", writers.questionnaire_csv
+    ),
     Format("scores", "CSV, one row per score", writers.scores_csv),
     Format("codebook", "Codebook (CSV and HTML)", codebook.codebook_csv),
     Format("spss", "SPSS .sav per instrument, labelled", stats.spss),

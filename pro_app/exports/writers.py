@@ -1,4 +1,7 @@
-"""The CSV datasets (long, wide, scores), written from the record stream. Pure.
+"""The CSV datasets (long, wide, questionnaire, scores), from the record stream.
+
+Pure. ``csv-wide`` (one row per subject and visit) and the change from
+baseline are laid out in ``analysis``.
 
 Each writer takes the plan and a record source and returns ``ExportFile``s
 whose bytes are produced as they are read, a chunk at a time, so memory
@@ -10,6 +13,8 @@ is a missing value.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+
+from pro_app.exports.analysis import Baseline, VisitRows, by_subject, visit_variables
 
 # CHUNK and csv_chunks are also taken from here by the other writers.
 from pro_app.exports.csvfile import CHUNK, csv_chunks, csv_fragment, text_chunks  # noqa: F401
@@ -47,6 +52,9 @@ SCORE_COLUMNS = (
     "prorated",
     "status",
     "algorithm",
+    "baseline_visit",
+    "baseline_value",
+    "change_from_baseline",
 )
 
 
@@ -158,8 +166,8 @@ class WideRow:
         return row
 
 
-def wide_csv(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
-    """``csv-wide``: one row per subject x timepoint x instrument."""
+def questionnaire_csv(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
+    """``csv-questionnaire``: one row per subject x timepoint x instrument."""
     variables = wide_variables(plan.instruments)
     placer = WideRow(plan, variables)
 
@@ -167,15 +175,35 @@ def wide_csv(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
         rows = ([placer.values(record)] for record in source(None))
         return csv_chunks([v.name for v in variables], rows, out)
 
+    return [ExportFile(plan.file_name("questionnaire", "csv"), produce)]
+
+
+def wide_csv(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
+    """``csv-wide``: one row per subject x timepoint, every instrument in it."""
+    variables = visit_variables(plan.instruments)
+    placer = VisitRows(plan, variables)
+
+    def produce(out: ExportFile) -> Iterator[bytes]:
+        rows = (placer.rows(records) for records in by_subject(source(None)))
+        return csv_chunks([v.name for v in variables], rows, out)
+
     return [ExportFile(plan.file_name("wide", "csv"), produce)]
 
 
-def score_rows(plan: ExportPlan, record: SubmissionRecord) -> list[list[object]]:
-    """One row per current score, in the instrument's scale order."""
+def score_rows(
+    plan: ExportPlan, record: SubmissionRecord, baseline: Baseline | None = None
+) -> list[list[object]]:
+    """One row per current score, in the instrument's scale order.
+
+    With the subject's ``baseline``, each row ends with whether it is the
+    baseline visit, the baseline value and the change from it (see
+    ``analysis``); all three are empty when the protocol names no baseline.
+    """
     layout = _layout(plan, record)
     keys = _keys(plan, record)
     names = {s.scale_id: s.value.name for s in layout.scales}
     order = {scale_id: n for n, scale_id in enumerate(names)}
+    declared = plan.baseline_timepoint is not None and baseline is not None
     rows = []
     for score in sorted(record.scores, key=lambda s: order.get(s.scale_id, 1_000)):
         rows.append(
@@ -192,17 +220,24 @@ def score_rows(plan: ExportPlan, record: SubmissionRecord) -> list[list[object]]
                 int(score.prorated),
                 score.status,
                 score.algorithm,
+                int(record.baseline) if declared else None,
+                baseline.value(record, score) if declared else None,
+                baseline.change(record, score) if declared else None,
             ]
         )
     return rows
 
 
 def scores_csv(plan: ExportPlan, source: RecordSource) -> list[ExportFile]:
-    """``scores``: one row per scale score."""
+    """``scores``: one row per scale score, with its change from baseline."""
+
+    def rows(records: Iterator[SubmissionRecord]) -> Iterator[list[list[object]]]:
+        for subject in by_subject(records):
+            baseline = Baseline(subject)
+            yield [row for r in subject for row in score_rows(plan, r, baseline)]
 
     def produce(out: ExportFile) -> Iterator[bytes]:
         records = source(None, answers=False, scores=True)
-        rows = (score_rows(plan, record) for record in records)
-        return csv_chunks(SCORE_COLUMNS, rows, out)
+        return csv_chunks(SCORE_COLUMNS, rows(records), out)
 
     return [ExportFile(plan.file_name("scores", "csv"), produce)]

@@ -33,7 +33,11 @@ from pro_app.web import current_catalog
 
 FORMAT_LABELS = {
     "csv-long": _l("CSV, long: one row per answer"),
-    "csv-wide": _l("CSV, wide: one row per questionnaire, items and scores"),
+    "csv-wide": _l(
+        "CSV, wide: one row per participant and visit, every questionnaire, "
+        "change from baseline"
+    ),
+    "csv-questionnaire": _l("CSV: one row per questionnaire, items and scores"),
     "scores": _l("CSV, scores: one row per score"),
     "codebook": _l("Codebook (CSV and HTML)"),
     "spss": _l("SPSS (.sav), one file per instrument"),

@@ -178,7 +178,7 @@ def test_csv_is_written_in_chunks_and_counts_rows(monkeypatch):
 def test_codebook_html_escapes_and_has_row_headers():
     plan = _plan("rand36")
     page = codebook.codebook_html(plan, codebook.codebook_entries(plan))
-    assert page.count("<table>") == 3
+    assert page.count("<table>") == 4  # wide, questionnaire, long, scores
     assert '<th scope="row"><code>rand36_q01</code></th>' in page
     assert "ST/1" in page
     assert "<script" not in page
@@ -202,7 +202,8 @@ def test_zip_stream_hashes_what_it_sends():
     assert archive.namelist() == ["ST_1_long.csv", "ST_1_wide.csv"]
     for name in archive.namelist():
         assert stream.files[name] == hashlib.sha256(archive.read(name)).hexdigest()
-    assert stream.rows == {"ST_1_long.csv": 36 + 29, "ST_1_wide.csv": 2}
+    # Both questionnaires are of one subject's visit: one wide row.
+    assert stream.rows == {"ST_1_long.csv": 36 + 29, "ST_1_wide.csv": 1}
 
 
 def test_delivery_records_a_file_only_once_it_is_complete():
@@ -216,9 +217,10 @@ def test_delivery_records_a_file_only_once_it_is_complete():
 
 
 def test_formats_are_plug_ins():
-    assert list(FORMATS)[:6] == [
+    assert list(FORMATS)[:7] == [
         "csv-long",
         "csv-wide",
+        "csv-questionnaire",
         "scores",
         "codebook",
         "spss",

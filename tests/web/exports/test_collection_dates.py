@@ -105,7 +105,7 @@ def test_every_format_shows_the_day_a_paper_form_was_answered(
     csv = {"dtype": str, "keep_default_na": False}
 
     # CSV: collected_on beside the entry time, which keeps its meaning.
-    for name in ("TEST-1_long.csv", "TEST-1_wide.csv", "TEST-1_scores.csv"):
+    for name in ("TEST-1_long.csv", "TEST-1_questionnaire.csv", "TEST-1_scores.csv"):
         frame = pd.read_csv(archive.open(name), **csv)
         by_subject = frame.groupby("subject")
         paper = by_subject.get_group("LK-001")
@@ -117,7 +117,7 @@ def test_every_format_shows_the_day_a_paper_form_was_answered(
         assert set(online["completed_at_utc"]) == {"2026-11-26T03:30:00Z"}, name
     codebook = pd.read_csv(archive.open("TEST-1_codebook.csv"), **csv)
     entry = codebook[codebook["variable"] == "collected_on"]
-    assert set(entry["dataset"]) == {"wide", "long", "scores"}
+    assert set(entry["dataset"]) == {"questionnaire", "long", "scores"}
     assert set(entry["type"]) == {"date"}
     assert set(entry["label"]).pop().startswith("Date answered (paper: as entered")
 

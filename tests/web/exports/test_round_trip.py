@@ -110,8 +110,8 @@ def test_csv_long_orders_answers_in_form_order(app, session, world, tmp_path):
     assert frame["subject"].tolist() == sorted(frame["subject"])
 
 
-def test_csv_wide_has_every_item_and_score(app, session, world, tmp_path):
-    path, _result = _export(app, tmp_path, "csv-wide")
+def test_csv_questionnaire_has_every_item_and_score(app, session, world, tmp_path):
+    path, _result = _export(app, tmp_path, "csv-questionnaire")
     frame = _read_csv(path)
     answers = expected_answers(session, world.study)
     scores = expected_scores(session, world.study)
@@ -178,6 +178,9 @@ def test_codebook_describes_every_wide_variable(app, session, world, tmp_path):
     )
     assert "In general, would you say your health is" in q01["label"]
     assert q01["type"] == "numeric"
+    questionnaire, _ = _export(app, tmp_path, "csv-questionnaire")
+    described_q = book[book["dataset"] == "questionnaire"]["variable"].tolist()
+    assert described_q == list(_read_csv(questionnaire).columns)
     long_path, _ = _export(app, tmp_path, "csv-long")
     described_long = book[book["dataset"] == "long"]["variable"].tolist()
     assert described_long == list(_read_csv(long_path).columns)

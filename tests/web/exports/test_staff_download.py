@@ -15,7 +15,15 @@ from tests.conftest import csrf_from, login_staff
 from tests.factories import make_staff
 from tests.web.exports.conftest import expected_answers
 
-ALL = ["csv-long", "csv-wide", "scores", "codebook", "spss", "stata"]
+ALL = [
+    "csv-long",
+    "csv-wide",
+    "csv-questionnaire",
+    "scores",
+    "codebook",
+    "spss",
+    "stata",
+]
 
 
 def _url(code: str = "TEST-1") -> str:
@@ -63,6 +71,7 @@ def test_data_managers_and_admins_download_a_zip_of_every_format(
     assert names == [
         "TEST-1_long.csv",
         "TEST-1_wide.csv",
+        "TEST-1_questionnaire.csv",
         "TEST-1_scores.csv",
         "TEST-1_codebook.csv",
         "TEST-1_codebook.html",
@@ -92,7 +101,9 @@ def test_data_managers_and_admins_download_a_zip_of_every_format(
         assert new["files"][name] == digest, name
     answers = len(expected_answers(session, world.study))
     assert new["file_rows"]["TEST-1_long.csv"] == answers
-    assert new["file_rows"]["TEST-1_wide.csv"] == len(world.submissions)
+    # One row per subject and visit: three at baseline, two at week 4.
+    assert new["file_rows"]["TEST-1_wide.csv"] == 5
+    assert new["file_rows"]["TEST-1_questionnaire.csv"] == len(world.submissions)
     assert new["rows"] == sum(new["file_rows"].values())
     long = pd.read_csv(archive.open("TEST-1_long.csv"), dtype=str)
     assert len(long) == answers
@@ -142,7 +153,8 @@ def test_filters_narrow_the_export(client, session, world):
     wide = pd.read_csv(archive.open("TEST-1_wide.csv"), dtype=str)
     assert set(wide["site"]) == {"02"}
     assert set(wide["timepoint"]) == {"BL"}
-    assert sorted(wide["instrument"]) == ["promis_global", "rand36"]
+    assert len(wide) == 1  # LK-002's baseline visit, both instruments in it
+    assert wide[["rand36_version", "promis_global_version"]].notna().all(axis=None)
     assert not any(c.startswith("promis29_") for c in wide.columns)
     scores = pd.read_csv(archive.open("TEST-1_scores.csv"), dtype=str)
     assert set(scores["subject"]) == {"LK-002"}

@@ -1,4 +1,5 @@
-"""``flask score`` reads the app's own csv-wide export and agrees with the app."""
+"""``flask score`` reads the app's own per-questionnaire export
+(csv-questionnaire) and agrees with the app."""
 
 import csv
 
@@ -13,12 +14,12 @@ INSTRUMENTS = ("rand36", "promis29", "promis_global")
 
 @pytest.fixture
 def exported(app, session, tmp_path):
-    """The demo study's answers, exported as csv-wide through `flask export`."""
+    """The demo study's answers, exported by `flask export` (csv-questionnaire)."""
     runner = app.test_cli_runner()
     assert runner.invoke(args=["demo"]).exit_code == 0
     wide = tmp_path / "wide.csv"
     result = runner.invoke(
-        args=["export", "--study", "NCT06737380", "--format", "csv-wide",
+        args=["export", "--study", "NCT06737380", "--format", "csv-questionnaire",
               "--out", str(wide)]
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -5,7 +5,9 @@ and pyreadstat, and an old database carried over by ``flask scores recompute``.
 
 from __future__ import annotations
 
+import random
 import re
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -19,7 +21,8 @@ from pro_app.exports.sdtm_map import instruments_dir, load_mapping
 from pro_app.surveys.models import Score
 from pro_app.web import current_catalog
 from tests.factories import make_participant, make_study
-from tests.web.exports.conftest import complete
+from tests.unit.scoring.test_precision import expected_rand36
+from tests.web.exports.conftest import DAY0, complete
 
 # Every item answered. SF-36 v1 general health: item 1 "very good" is precode
 # 4.4 and 33-36 add up to 12, (16.4 - 5) / 20 x 100 = 57 (56.99999999999999 in
@@ -116,9 +119,9 @@ def test_exports_carry_the_rounded_values(app, answered, session, tmp_path):
                 assert NUMBER.fullmatch(cell), cell
                 assert _places(cell) <= 5, (column, cell)  # composite raw: 5
     assert all(_places(c) <= 4 for c in scores["value"] if c)
-    # csv-wide: one row per questionnaire, read as numbers by pandas.
+    # csv-wide, read as numbers by pandas: the row that holds the RAND-36.
     wide = pd.read_csv(_export(app, tmp_path, "csv-wide"))
-    row = wide[wide["instrument"] == "rand36"].iloc[0]
+    row = wide[wide[names["pf"]].notna()].iloc[0]
     for scale_id, value in EXPECTED.items():
         assert row[names[scale_id]] == value
     # SPSS: the doubles in the .sav are the stored values, read by pyreadstat.
@@ -178,3 +181,57 @@ def test_recompute_carries_old_scores_over_audited(app, answered, session):
     session.commit()
     again = app.test_cli_runner().invoke(args=["scores", "recompute"])
     assert "2 submission(s) scored, 0 changed" in again.output
+
+
+def test_every_exported_score_of_random_answers_is_the_exact_value_rounded(
+    app, session, tmp_path
+):
+    # Twenty RAND-36 forms with random answers, about one item in five skipped,
+    # answered through the services; every exported score is checked against
+    # the value worked out with fractions from the second transcriptions.
+    catalog = _catalog(app)
+    rand36 = catalog.get("rand36")
+    study = make_study(session)
+    rng = random.Random(13)
+    given: dict[tuple[str, str], dict[str, int | None]] = {}
+    start = datetime.combine(DAY0, time(9), UTC)
+    for n in range(10):
+        person = make_participant(session, study, subject_id=f"LK-{n:03}", day0=DAY0)
+        for form in person.assignments:
+            if form.instrument_id != "rand36":
+                continue
+            answers = {
+                i.id: None if rng.random() < 0.2 else rng.choice(i.codes)
+                for i in rand36.items
+            }
+            at = start + timedelta(days=form.timepoint.day_offset)
+            complete(session, form, catalog, answers, at=at)
+            given[(person.subject_id, form.timepoint.code)] = answers
+    session.commit()
+    assert len(given) == 20
+    scores = pd.read_csv(
+        _export(app, tmp_path, "scores"), dtype=str, keep_default_na=False
+    )
+    frame, _meta = pyreadstat.read_sav(
+        str(_export(app, tmp_path, "spss") / "TEST-1_rand36.sav")
+    )
+    names = {s.scale_id: s.value.name for s in instrument_layout(rand36).scales}
+    sav = {(r["subject"], r["timepoint"]): r for r in frame.to_dict("records")}
+    checked = scorable = 0
+    for row in scores.to_dict("records"):
+        key = (row["subject"], row["timepoint"])
+        want = expected_rand36(given[key])[row["scale_id"]]
+        in_sav = sav[key][names[row["scale_id"]]]
+        if want is None:
+            assert (row["status"], row["value"]) == ("not_scorable", "")
+            assert pd.isna(in_sav)
+        else:
+            assert row["status"] == "ok"
+            assert row["value"] == repr(want[0])  # the CSV text, no leftover
+            assert in_sav == want[0]
+            if want[1] is not None:
+                assert row["raw"] == repr(want[1])
+            scorable += 1
+        checked += 1
+    assert checked == 20 * 18
+    assert 0 < scorable < checked  # both kinds were met

@@ -51,7 +51,7 @@ def scores_recompute(study_code: str | None) -> None:
     help="Where to write the scores CSV.",
 )
 def score_file(instrument: str, source: Any, version: str | None, target: Any) -> None:
-    """Score a CSV of answers: columns named by item id, or a csv-wide export.
+    """Score a CSV of answers: columns named by item id, or a csv-questionnaire export.
 
     Writes one row per scored row: its identifier columns, then for each
     scale its value, _raw, _se, _n, _prorated and _status, then the

@@ -27,6 +27,15 @@ LINE_END = "\r\n"
 CHUNK = 64 * 1024
 
 
+class Verbatim(str):
+    """Text the project writes from a standard or an instrument file, never
+    from anyone's input (an SDTM evaluation interval ``-P4W``): written as it
+    is, since an apostrophe would change a standard value. The guard above
+    tests for exactly ``str``, so this subclass passes it by construction."""
+
+    __slots__ = ()
+
+
 def safe_cell(value: object) -> object:
     """Return a cell a spreadsheet will not run as a formula (see above)."""
     if value.__class__ is str and value[:1] in FORMULA_START:  # type: ignore[index]

@@ -14,12 +14,12 @@ declared length below, and a longer value stops the export.
 
 from __future__ import annotations
 
-import csv
 import io
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 
+from pro_app.exports.csvfile import SafeWriter
 from pro_app.exports.define_xml import (
     Dataset,
     DefineSpec,
@@ -308,7 +308,7 @@ def define_csv(plan: ExportPlan) -> ExportFile:
     def produce(out: ExportFile) -> Iterator[bytes]:
         root = instruments_dir()
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer = SafeWriter(buffer)
         writer.writerow(DEFINE_COLUMNS)
         datasets = (
             ("QS", QsRows(plan).variables(), {}),

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from pro_app.catalog import Instrument
+from pro_app.exports.csvfile import Verbatim
 
 MAPPING_FILE = "sdtm.toml"
 MAX_TESTCD = 8
@@ -61,7 +62,8 @@ def instruments_dir() -> Path:
 def evaluation_interval(recall_period: str | None) -> str:
     """QSEVLINT of a recall period: ``P4W`` -> ``-P4W`` (looking back); no
     recall period, no interval."""
-    return f"-{recall_period}" if recall_period else ""
+    # An ISO 8601 duration, not a formula: every CSV keeps its leading minus.
+    return Verbatim(f"-{recall_period}") if recall_period else ""
 
 
 def _test(path: Path, where: str, entry: dict, evlint: str = "") -> Test:

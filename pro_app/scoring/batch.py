@@ -5,7 +5,7 @@ Two layouts are read, told apart by the header:
 - item ids: one row per respondent, one column per item id (``Global01``,
   ``1`` .. ``36``) holding the code printed on the official form (blank =
   skipped); any other column is carried through as an identifier;
-- the app's own ``csv-wide`` export: one row per subject, timepoint and
+- the app's own ``csv-questionnaire`` export: one row per subject, timepoint and
   instrument, item columns named as in the export (``rand36_q01``,
   ``promis_global_global01``); only the rows of the instrument asked for are
   scored, each with the version in its ``instrument_version`` column, and
@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple, TextIO
 
 from pro_app.catalog import Catalog, Instrument
+from pro_app.exports.csvfile import SafeWriter
 from pro_app.exports.layout import CORRECTED, KEY_VARIABLES, instrument_layout
 from pro_app.scoring import score_answers
 
@@ -39,7 +40,7 @@ class BatchResult(NamedTuple):
     skipped: int = 0
 
 
-# The csv-wide columns that say whose answers a row holds.
+# The csv-questionnaire columns that say whose answers a row holds.
 WIDE_KEYS = tuple(v.name for v in (*KEY_VARIABLES, CORRECTED))
 
 
@@ -56,7 +57,7 @@ def _code(text: str, row: int, column: str) -> int | None:
 
 
 def _wide_columns(instrument: Instrument) -> dict[str, str]:
-    """csv-wide column name -> item id, for one instrument version."""
+    """csv-questionnaire column name -> item id, for one instrument version."""
     return {c.variable.name: c.item_id for c in instrument_layout(instrument).items}
 
 
@@ -72,7 +73,7 @@ def score_csv(
     """Score every row of ``source`` into ``target``; say how many were scored.
 
     Args:
-        version: the instrument version; in a csv-wide export, only the rows
+        version: the instrument version; in a csv-questionnaire export, only the rows
             of that version are scored (default: each row's own version).
     """
     instrument = catalog.get(instrument_id, version)
@@ -91,7 +92,7 @@ def score_csv(
         rows = _wide_rows(reader, instrument, catalog, version)
     else:
         raise BatchError(
-            f"missing item columns: {', '.join(missing)} (or, for a csv-wide "
+            f"missing item columns: {', '.join(missing)} (or, for a csv-questionnaire "
             f"export, its instrument column and {', '.join(list(wide)[:2])}, ...)"
         )
     out_rows: list[dict[str, Any]] = []
@@ -105,9 +106,10 @@ def score_csv(
         out_rows.append(out)
     scale_ids = [s.id for s in instrument.scales]
     columns = passthrough + [f"{s}{f}" for s in scale_ids for f in FIELDS]
-    writer = csv.DictWriter(target, fieldnames=[*columns, "algorithm"])
-    writer.writeheader()
-    writer.writerows(out_rows)
+    header = [*columns, "algorithm"]
+    writer = SafeWriter(target)
+    writer.writerow(header)
+    writer.writerows([row.get(name, "") for name in header] for row in out_rows)
     return BatchResult(len(out_rows), skipped)
 
 
@@ -162,14 +164,14 @@ def _score_row(
     catalog: Catalog,
     settings: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    # Each item's column: its id, or (csv-wide) its name in the export.
+    # Each item's column: its id, or (csv-questionnaire) its name in the export.
     wide = {v: k for k, v in _wide_columns(instrument).items()}
     columns = {i.id: i.id if i.id in row else wide[i.id] for i in instrument.items}
     answers = {i: _code(row[c] or "", number, c) for i, c in columns.items()}
     for item in instrument.items:
         code = answers[item.id]
         if code is not None and code not in item.codes:
-            # Said by the file's column name, which a csv-wide export renames.
+            # Said by the file's column name, which a csv-questionnaire export renames.
             raise BatchError(
                 f"row {number}, column {columns[item.id]}: {code} is not one of "
                 f"the codes of item {item.id} {list(item.codes)}"

@@ -73,3 +73,23 @@ def test_a_fragment_quotes_line_breaks_inside_a_cell():
     line = csvfile.csv_fragment(["a\r\nb", "c\nd", 1])
     assert line == '"a\r\nb","c\nd",1'
     assert next(csv.reader(io.StringIO(line, newline=""))) == ["a\r\nb", "c\nd", "1"]
+
+
+def test_a_standard_value_the_project_writes_keeps_its_leading_minus():
+    # QSEVLINT is an ISO 8601 duration looking back ("-P4W"), written from the
+    # instrument file; the same text typed by someone is still escaped.
+    buffer = io.StringIO()
+    csvfile.SafeWriter(buffer).writerow([csvfile.Verbatim("-P4W"), "-P4W"])
+    assert buffer.getvalue() == "-P4W,'-P4W\r\n"
+
+
+def test_no_other_module_writes_csv_by_itself():
+    from pro_app.config import REPO_ROOT
+
+    writers = [
+        path.relative_to(REPO_ROOT).as_posix()
+        for path in (REPO_ROOT / "pro_app").rglob("*.py")
+        if path.name != "csvfile.py"
+        and ("csv.writer(" in (text := path.read_text()) or "csv.DictWriter(" in text)
+    ]
+    assert writers == []

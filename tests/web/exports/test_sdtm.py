@@ -43,9 +43,9 @@ def _export(app, tmp_path, *extra):
 
 
 def _csv(path) -> pd.DataFrame:
-    """A CSV file as text; a spreadsheet-safe leading apostrophe removed."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return frame.map(lambda v: v[1:] if v.startswith("'") else v)
+    """A CSV file as text, exactly as written (no apostrophe is removed: the
+    SDTM values the project writes, such as QSEVLINT -P4W, must not get one)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 def _mappings(app, world):
